@@ -1,0 +1,1 @@
+"""The plan grammar, installed as the package ``planner.grammar`` (see pyproject.toml)."""

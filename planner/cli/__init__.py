@@ -1,0 +1,57 @@
+"""Thin command-line layer: parse options, call the library, map results to exit codes.
+
+Each command group lives in its own module and attaches itself to ``app`` when imported.
+``run`` is the single entry point; it turns every PlannerError into a message on stderr and
+the error's exit code, so no traceback reaches a user.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from planner.cli.app import app
+from planner.errors import EXIT_ERROR, DiagnosticError, PlannerError
+
+# Command modules (import order = help order). Each registers its commands on `app`.
+from planner.cli import status as _status  # noqa: F401  isort: skip
+
+__all__ = ["app", "main", "run"]
+
+
+def report(exc: PlannerError) -> None:
+    if isinstance(exc, DiagnosticError):
+        print(exc.render(), file=sys.stderr)
+    else:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for d in exc.diagnostics:
+            print(d.render(), file=sys.stderr)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return the exit code (never raises for user errors)."""
+    try:
+        rv = app(args=list(argv) if argv is not None else None, prog_name="planner", standalone_mode=False)
+    except PlannerError as exc:
+        report(exc)
+        return exc.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        # Usage errors (Typer's vendored click exceptions) know how to show themselves.
+        show = getattr(exc, "show", None)
+        if not callable(show) or not isinstance(getattr(exc, "exit_code", None), int):
+            raise
+        show()
+        return EXIT_ERROR  # usage errors exit 1: 2 means "changes present" in this tool
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

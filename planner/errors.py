@@ -1,0 +1,109 @@
+"""The error root, source positions and compiler-style diagnostics.
+
+Every stage raises a subclass of :class:`PlannerError` defined next to that stage; the CLI
+catches the root, prints it and exits with ``exit_code``. No other exception type may reach a
+user: third-party errors are translated at the boundary (``raise XError(...) from exc``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "note"]
+
+# Exit codes of the CLI contract (DESIGN.md section 6).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_POLICY = 3
+EXIT_STALE = 4
+EXIT_CONFLICT = 5
+EXIT_PARTIAL = 6
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a source file; lines and columns are 1-based, ends inclusive of the last char."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Severity
+    message: str
+    span: Span | None = None
+    notes: tuple[str, ...] = ()
+
+    def render(self, source: str | None = None) -> str:
+        """``file:line:col: error: message``, then the source line and a caret, like a compiler."""
+        head = f"{self.span}: " if self.span else ""
+        out = [f"{head}{self.severity}: {self.message}"]
+        if self.span is not None and source is not None:
+            lines = source.splitlines()
+            if 1 <= self.span.line <= len(lines):
+                text = lines[self.span.line - 1].expandtabs(1)
+                width = 1
+                if self.span.end_line == self.span.line and self.span.end_column:
+                    width = max(1, self.span.end_column - self.span.column)
+                out.append(f"    {text}")
+                out.append("    " + " " * (self.span.column - 1) + "^" + "~" * (width - 1))
+        out.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(out)
+
+    def github(self) -> str:
+        """A GitHub Actions workflow command annotation."""
+        kind = "error" if self.severity == "error" else "warning" if self.severity == "warning" else "notice"
+        msg = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        if self.span is None:
+            return f"::{kind}::{msg}"
+        return f"::{kind} file={self.span.file},line={self.span.line},col={self.span.column}::{msg}"
+
+
+class PlannerError(Exception):
+    """Root of every error the planner reports to a user."""
+
+    exit_code: int = EXIT_ERROR
+
+    def __init__(self, message: str, *, diagnostics: list[Diagnostic] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.diagnostics: list[Diagnostic] = list(diagnostics or [])
+
+
+class DiagnosticError(PlannerError):
+    """One or more positioned diagnostics (parse, registry, plan compile errors)."""
+
+    def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, str] | None = None) -> None:
+        errors = [d for d in diagnostics if d.severity == "error"]
+        first = (errors or diagnostics)[0].message if diagnostics else "invalid input"
+        super().__init__(first, diagnostics=diagnostics)
+        self.sources: dict[str, str] = dict(sources or {})
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.sources.get(d.span.file) if d.span else None) for d in self.diagnostics)
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics so a pass can report every error in a file in one run."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, message: str, span: Span | None = None, *notes: str) -> None:
+        self.items.append(Diagnostic("error", message, span, tuple(notes)))
+
+    def warning(self, message: str, span: Span | None = None, *notes: str) -> None:
+        self.items.append(Diagnostic("warning", message, span, tuple(notes)))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)

@@ -1,0 +1,119 @@
+"""The one place that starts git. Argument lists only, never a shell.
+
+Callers pass refs and names that came from plans or remotes; they must already have passed
+``planner.model`` validation, and ``run_git`` additionally refuses any positional argument that
+starts with ``-`` unless the caller marks it as an option. Failures become :class:`GitError`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from planner.errors import PlannerError
+
+
+class GitError(PlannerError):
+    """git failed, or is not there."""
+
+    def __init__(self, message: str, *, stderr: str = "", returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+        self.returncode = returncode
+
+
+@dataclass(frozen=True)
+class Opt:
+    """Marks an argument as an intended option (``Opt("--atomic")``) so it may start with ``-``."""
+
+    value: str
+
+
+# A fixed, predictable environment: no prompts, no pager, no user hooks changing output format.
+_BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "LC_ALL": "C",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(_BASE_ENV)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _argv(args: Sequence[str | Opt]) -> list[str]:
+    out: list[str] = []
+    for a in args:
+        if isinstance(a, Opt):
+            out.append(a.value)
+        elif a.startswith("-"):
+            raise GitError(f"refusing to pass {a!r} to git: it would be read as an option")
+        else:
+            out.append(a)
+    return out
+
+
+def run_git(
+    args: Sequence[str | Opt],
+    *,
+    cwd: Path | str | None = None,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float | None = 600,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` and return the completed process (stdout/stderr as bytes)."""
+    argv = ["git", *_argv(args)]
+    try:
+        proc = subprocess.run(  # argument list, never a shell
+            argv,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=git_env(env),
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {argv[1]} timed out after {timeout} s") from exc
+    if check and proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitError(
+            f"git {argv[1]} failed (exit {proc.returncode}): {redact_url(err)}",
+            stderr=err,
+            returncode=proc.returncode,
+        )
+    return proc
+
+
+def git_text(args: Sequence[str | Opt], *, cwd: Path | str | None = None, **kw: object) -> str:
+    return run_git(args, cwd=cwd, **kw).stdout.decode("utf-8", "replace")  # type: ignore[arg-type]
+
+
+def redact_url(text: str) -> str:
+    """Remove credentials from any URL in ``text`` (``https://user:token@host`` -> ``https://host``)."""
+    words = []
+    for word in text.split(" "):
+        if "://" in word and "@" in word:
+            try:
+                parts = urlsplit(word)
+                if parts.username or parts.password:
+                    host = parts.hostname or ""
+                    if parts.port:
+                        host = f"{host}:{parts.port}"
+                    word = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+            except ValueError:
+                pass
+        words.append(word)
+    return " ".join(words)

@@ -1,0 +1,1 @@
+"""KV stores: one small interface, an embedded SQLite store and Cloudflare Workers KV."""

@@ -1,0 +1,1 @@
+"""The plan language: lark grammar -> syntax tree -> AST dataclasses -> resolved, ordered steps."""

@@ -1,0 +1,1 @@
+"""Renderers of a computed plan: text, markdown (PR comment), json."""

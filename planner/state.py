@@ -1,0 +1,193 @@
+"""A snapshot of remote state: ONE ``git ls-remote`` plus ONE local ``git for-each-ref``.
+
+The remote is the truth (``git fetch`` refuses to move local tags, so local tags go stale); local
+tags are read only to report where they diverge. Everything after this works in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from planner.gitio import Opt, git_text, redact_url, run_git
+from planner.model import ComponentRef, Prefix, TagName, Version
+
+LEDGER_REF = "refs/planner/ledger"
+_PATTERNS = ("refs/tags/components/*", "refs/tags/logic/*", "refs/planner/*")
+
+
+@dataclass(frozen=True)
+class RemoteTag:
+    tag: TagName
+    object: str  # what the ref points at: a tag object (annotated) or a commit (lightweight)
+    commit: str  # fully peeled (an edgit env tag may point at a version tag object)
+
+    @property
+    def ref(self) -> str:
+        return self.tag.ref
+
+
+@dataclass(frozen=True)
+class EnvPointer:
+    env: str
+    tag: RemoteTag
+    version: Version | None  # highest version tag at the same commit, None if no version is there
+
+
+@dataclass
+class ComponentState:
+    ref: ComponentRef
+    prefix: Prefix
+    versions: dict[Version, RemoteTag] = field(default_factory=dict)  # semver-sorted after build
+    envs: dict[str, EnvPointer] = field(default_factory=dict)  # sorted by env name after build
+
+    def versions_at(self, commit: str) -> list[Version]:
+        return [v for v, t in self.versions.items() if t.commit == commit]
+
+    @property
+    def latest(self) -> Version | None:
+        return next(reversed(self.versions), None) if self.versions else None
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A local tag that does not match the remote: stale, or never pushed."""
+
+    ref: str
+    local: str
+    remote: str | None  # None: the tag exists only locally
+
+    def describe(self) -> str:
+        if self.remote is None:
+            return f"{self.ref}: exists locally ({self.local[:12]}) but not on the remote"
+        return f"{self.ref}: local tag is stale ({self.local[:12]}), the remote has {self.remote[:12]}"
+
+
+@dataclass(frozen=True)
+class RepoState:
+    remote: str  # URL or path, credentials removed
+    components: Mapping[ComponentRef, ComponentState]
+    refs: Mapping[str, str]  # every ref read from the remote -> the object it points at
+    ledger: str | None = None  # commit of refs/planner/ledger on the remote
+    divergences: tuple[Divergence, ...] = ()
+    ignored: tuple[str, ...] = ()  # refs under our prefixes that are not valid tag names
+    problems: tuple[str, ...] = ()  # e.g. one component under both prefixes
+
+    def component(self, ref: ComponentRef) -> ComponentState | None:
+        return self.components.get(ref)
+
+    def env_names(self) -> list[str]:
+        return sorted({e for c in self.components.values() for e in c.envs})
+
+
+def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
+    """``oid<TAB>ref`` lines -> {ref: (object, peeled commit)}; ``^{}`` lines give the peeled oid."""
+    direct: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    for line in text.splitlines():
+        oid, _, ref = line.partition("\t")
+        if not ref:
+            continue
+        if ref.endswith("^{}"):
+            peeled[ref[:-3]] = oid
+        else:
+            direct[ref] = oid
+    return {ref: (oid, peeled.get(ref, oid)) for ref, oid in direct.items()}
+
+
+def build_state(
+    remote: str,
+    remote_refs: Mapping[str, tuple[str, str]],
+    local_refs: Mapping[str, str] | None = None,
+) -> RepoState:
+    """Pure: assemble a RepoState from already-read refs (also used by tests and benchmarks)."""
+    comps: dict[ComponentRef, ComponentState] = {}
+    ignored: list[str] = []
+    problems: list[str] = []
+    env_tags: list[RemoteTag] = []
+    ledger: str | None = None
+    for ref, (obj, commit) in remote_refs.items():
+        if ref == LEDGER_REF:
+            ledger = commit
+            continue
+        if not ref.startswith("refs/tags/"):
+            continue
+        tag = TagName.try_parse(ref)
+        if tag is None:
+            ignored.append(ref)
+            continue
+        rt = RemoteTag(tag, obj, commit)
+        cs = comps.get(tag.component)
+        if cs is None:
+            cs = comps[tag.component] = ComponentState(tag.component, tag.prefix)
+        elif cs.prefix != tag.prefix:
+            problems.append(f"{tag.component} has tags under both 'components/' and 'logic/' ({ref})")
+            continue
+        if isinstance(tag.slot, Version):
+            cs.versions[tag.slot] = rt
+        else:
+            env_tags.append(rt)
+    by_commit: dict[tuple[ComponentRef, str], Version] = {}
+    for cs in comps.values():
+        cs.versions = dict(sorted(cs.versions.items()))
+        for v, t in cs.versions.items():  # ascending, so the highest version at a commit wins
+            by_commit[(cs.ref, t.commit)] = v
+    for rt in env_tags:
+        env = str(rt.tag.slot)
+        comps[rt.tag.component].envs[env] = EnvPointer(env, rt, by_commit.get((rt.tag.component, rt.commit)))
+    for cs in comps.values():
+        cs.envs = dict(sorted(cs.envs.items()))
+    divergences: list[Divergence] = []
+    if local_refs is not None:
+        for ref, local_oid in sorted(local_refs.items()):
+            remote_entry = remote_refs.get(ref)
+            if remote_entry is None:
+                divergences.append(Divergence(ref, local_oid, None))
+            elif remote_entry[0] != local_oid:
+                divergences.append(Divergence(ref, local_oid, remote_entry[0]))
+    return RepoState(
+        remote=redact_url(remote),
+        components=dict(sorted(comps.items())),
+        refs={ref: obj for ref, (obj, _) in remote_refs.items()},
+        ledger=ledger,
+        divergences=tuple(divergences),
+        ignored=tuple(sorted(ignored)),
+        problems=tuple(problems),
+    )
+
+
+def read_remote_refs(remote: str, cwd: Path | str | None = None) -> dict[str, tuple[str, str]]:
+    """ONE ``git ls-remote`` for our tag prefixes and the ledger ref."""
+    # A remote that looks like an option is refused by run_git; "--" keeps patterns positional.
+    text = git_text(["ls-remote", remote, *_PATTERNS], cwd=cwd or ".")
+    return parse_ls_remote(text)
+
+
+def read_local_refs(repo: Path | str) -> dict[str, str]:
+    """ONE ``git for-each-ref`` of local tags under our prefixes: {ref: object id}."""
+    proc = run_git(
+        [
+            "for-each-ref",
+            Opt("--format=%(objectname) %(refname)"),
+            "refs/tags/components/",
+            "refs/tags/logic/",
+        ],
+        cwd=repo,
+        check=False,
+    )
+    if proc.returncode != 0:  # not a git repository: nothing local to compare with
+        return {}
+    out: dict[str, str] = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        oid, _, ref = line.partition(" ")
+        if ref:
+            out[ref] = oid
+    return out
+
+
+def snapshot(remote: str, repo: Path | str | None = None) -> RepoState:
+    """Read the remote once (and the local checkout once, if given) and build the snapshot."""
+    remote_refs = read_remote_refs(remote, cwd=repo)
+    local = read_local_refs(repo) if repo is not None else None
+    return build_state(remote, remote_refs, local)

@@ -1,0 +1,82 @@
+"""Resolved steps: what a compiled plan asks for, before it is diffed against the world.
+
+Frozen dataclasses, the contract between the language (``planner.lang``), ordering
+(``planner.graph``), the dry run (``planner.diff``) and apply (``planner.txn``). Each step has a
+stable string ``id`` used as a graph node and in artifacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from planner.errors import Diagnostic, Span
+from planner.model import ComponentRef, Prefix, Version
+
+MoveKind = Literal["promote", "copy", "rollback"]
+
+
+@dataclass(frozen=True)
+class CreateVersion:
+    """Create the immutable version tag ``prefix/ns/name/version`` at ``commit``."""
+
+    component: ComponentRef
+    prefix: Prefix
+    version: Version
+    commit: str  # full object id the plan's REF resolved to
+    at: str  # the REF as written (branch, tag or commit)
+    span: Span | None = None
+
+    @property
+    def id(self) -> str:
+        return f"create {self.component}@{self.version}"
+
+
+@dataclass(frozen=True)
+class MoveEnv:
+    """Point the environment tag ``prefix/ns/name/env`` at ``commit`` (the target version's commit)."""
+
+    component: ComponentRef
+    prefix: Prefix
+    env: str
+    version: Version | None  # the version moved to; None when the source env points at no version
+    commit: str
+    kind: MoveKind
+    from_env: str | None = None  # for kind == "copy"
+    span: Span | None = None
+
+    @property
+    def id(self) -> str:
+        return f"move {self.component}@{self.env}"
+
+
+@dataclass(frozen=True)
+class Verify:
+    """An HTTP check run after every move into ``env``."""
+
+    env: str
+    url: str
+    expect: int
+    within_seconds: float | None = None
+    index: int = 0  # position among the plan's verify statements, keeps ids unique
+    span: Span | None = None
+
+    @property
+    def id(self) -> str:
+        return f"verify {self.env}#{self.index}"
+
+
+Step = CreateVersion | MoveEnv | Verify
+
+
+@dataclass(frozen=True)
+class OrderedPlan:
+    """A compiled plan: steps in dependency order, grouped into parallel levels (ties sorted)."""
+
+    name: str
+    description: str
+    source_file: str
+    source_sha256: str
+    steps: tuple[Step, ...]  # topological order
+    levels: tuple[tuple[str, ...], ...]  # step ids per level
+    diagnostics: tuple[Diagnostic, ...] = ()  # warnings that did not stop compilation

@@ -1,0 +1,1 @@
+"""Apply as one transaction: journal, atomic push, KV projection, compensation, recovery, ledger."""
