@@ -67,7 +67,7 @@ class SqliteKV:
                 chunk = wanted[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT key, value, metadata FROM kv WHERE namespace = ? AND key IN ({marks})",  # noqa: S608
+                    f"SELECT key, value, metadata FROM kv WHERE namespace = ? AND key IN ({marks})",
                     [self.namespace, *chunk],
                 )
                 for key, value, meta in rows:
