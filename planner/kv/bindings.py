@@ -42,6 +42,7 @@ __all__ = [
     "BindingError",
     "KVSettings",
     "NamespaceTarget",
+    "close_stores",
     "content_metadata",
     "open_stores",
     "parse_kv_config",
@@ -317,3 +318,11 @@ def open_stores(
         settings = parse_kv_config(config, env)
         out[env] = NamespaceTarget(env, open_store(config, settings, environ), settings.layouts)
     return out
+
+
+def close_stores(targets: Mapping[str, NamespaceTarget]) -> None:
+    """Release connections held by stores that have any (the Cloudflare HTTP client)."""
+    for t in targets.values():
+        close = getattr(t.store, "close", None)
+        if callable(close):
+            close()
