@@ -154,8 +154,16 @@ class CloudflareKV:
             }
             for e in items
         ]
+        done = 0
         for batch in _size_chunks(bodies, self._max_bulk_bytes):
-            self._bulk("PUT", "/bulk", batch, [b["key"] for b in batch], "write")
+            try:
+                self._bulk("PUT", "/bulk", batch, [b["key"] for b in batch], "write")
+            except CloudflareError as exc:
+                if done:  # say exactly what did land, so nobody has to guess
+                    exc.message = f"{exc.message}; {done} of {len(bodies)} keys were written by earlier requests"
+                    exc.args = (exc.message,)
+                raise
+            done += len(batch)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(keys))
