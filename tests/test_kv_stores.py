@@ -12,7 +12,14 @@ from planner.kv.cloudflare import CloudflareKV
 from planner.kv.sqlite import SqliteKV
 from tests.cfkv_server import CFKVServer, cf_store
 
-ODD_KEYS = ["prompts/extraction@v1.0.0", "a b/c@d", "ключ/ü@staging", "components/x/y/z", "日本語 key/@@"]
+ODD_KEYS = [
+    "prompts/ex tråction@v1.0.0 ü/x",  # "/", "@", spaces and non-ASCII in one key
+    "prompts/extraction@v1.0.0",
+    "a b/c@d",
+    "ключ/ü@staging",
+    "components/x/y/z",
+    "日本語 key/@@",
+]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -105,6 +106,7 @@ class CloudflareKV:
             transport=transport,
             timeout=timeout,
         )
+        self._count_lock = threading.Lock()
         self.requests = 0  # HTTP requests sent (including retries), for progress and tests
 
     def __repr__(self) -> str:
@@ -283,13 +285,16 @@ class CloudflareKV:
         last = ""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                self.requests += 1
+                with self._count_lock:
+                    self.requests += 1
                 resp = self._client.request(method, url, params=params, content=content, headers=headers)
                 _raise_transient(resp)
                 return resp
             except httpx.TransportError as exc:
                 last = f"connection error ({type(exc).__name__})"  # never str(exc): keep output predictable
                 wait = self._delay(attempt)
+            except httpx.HTTPError as exc:  # not transient (e.g. an undecodable response): report, never retry
+                raise CloudflareError(f"{self.name}: {method} {_describe(path)} failed: {type(exc).__name__}") from None
             except _Transient as exc:
                 last = str(exc)
                 wait = self._delay(attempt) if exc.retry_after is None else min(exc.retry_after, self._max_retry_after)
