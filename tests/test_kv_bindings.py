@@ -122,7 +122,7 @@ def test_strip_jsonc_keeps_positions() -> None:
 
 def test_missing_things_are_named(tmp_path: Path) -> None:
     write(tmp_path, "planner.toml", '[kv]\nstore = "cloudflare"\nbinding = "OTHER_KV"\n')
-    with pytest.raises(BindingError, match=r"no wrangler file"):
+    with pytest.raises(BindingError, match=r"no wrangler file .*\(environment staging, binding OTHER_KV\)"):
         open_stores(load_config(tmp_path), ["staging"], environ=CF_ENV)
     write(tmp_path, "wrangler.toml", WRANGLER_TOML)
     with pytest.raises(BindingError) as err:
@@ -131,7 +131,7 @@ def test_missing_things_are_named(tmp_path: Path) -> None:
         "wrangler.toml: no KV binding OTHER_KV in [env.staging] (environment staging; bindings there: COMPONENTS_KV)"
     )
     write(tmp_path, "planner.toml", '[kv]\nstore = "cloudflare"\nwrangler = "infra/wrangler.toml"\n')
-    with pytest.raises(BindingError, match=r"infra/wrangler.toml .* does not exist"):
+    with pytest.raises(BindingError, match=r"infra/wrangler.toml .* does not exist \(environment staging"):
         open_stores(load_config(tmp_path), ["staging"], environ=CF_ENV)
 
 

@@ -268,3 +268,14 @@ def test_failure_in_second_chunk_says_what_landed(server: CFKVServer) -> None:
         assert "2 of 3 keys were written by earlier requests" in err.value.message
         assert server.count("PUT bulk") == 2
         assert kv.list_keys() == ["k0", "k1"]
+
+
+def test_bulk_get_refused_falls_back_to_raw_reads(server: CFKVServer, kv: CloudflareKV) -> None:
+    es = entries(3)
+    kv.put_many(es)
+    server.reset_counts()
+    server.fault(Fault("400", "bulk/get"))  # e.g. an endpoint or value type the API will not bulk-read
+    got = kv.get_many([e.key for e in es] + ["gone"])
+    assert {k: v.value for k, v in got.items()} == {e.key: e.value for e in es}
+    assert dict(got[es[0].key].metadata) == dict(es[0].metadata)
+    assert server.count("POST bulk/get") == 1 and server.count("GET values") == 4

@@ -73,6 +73,17 @@ def test_sync_writes_env_and_version_keys(repo: EdgitRepo, capsys: pytest.Captur
     assert "0 key(s) differ, 6 in sync" in capsys.readouterr().err
 
 
+def test_sync_dry_run_json_is_stdout_only(repo: EdgitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["sync", "--dry-run", "--format", "json", "--env", "production", "--repo", str(repo.work)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(k["key"], k["action"], k["old_sha256"]) for k in out["keys"]] == [
+        ("prompts/extraction@production", "create", None),
+        ("prompts/extraction@v1.0.0", "create", None),
+    ]
+    assert out["in_sync"] == 0
+    assert db(repo, "production").list_keys() == []
+
+
 def test_diff_reports_drift_and_sync_repairs_it(repo: EdgitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["sync", "--repo", str(repo.work)]) == 0
     db(repo, "staging").put_many([KVEntry("prompts/extraction@staging", b"tampered")])
