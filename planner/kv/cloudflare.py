@@ -23,7 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from planner.kv.base import KVEntry, KVError
-from planner.kv.limits import check_entry, check_key, metadata_json
+from planner.kv.limits import check_entry, check_key, check_text, metadata_json
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,7 @@ class CloudflareKV:
             self._bulk("POST", "/bulk/delete", list(chunk), list(chunk), "delete")
 
     def list_keys(self, prefix: str = "") -> list[str]:
+        check_text(prefix, f"prefix {prefix!r}")
         keys: list[str] = []
         cursor = ""
         seen: set[str] = set()
