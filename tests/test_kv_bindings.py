@@ -167,3 +167,15 @@ def test_content_metadata() -> None:
         "commit": "c" * 40,
         "sha256": "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
     }
+
+
+def test_public_api_is_pinned() -> None:
+    import planner.kv.bindings as b
+    import planner.kv.cloudflare as c
+    import planner.kv.sqlite as s
+    import planner.kv.sync as y
+
+    assert s.__all__ == ["SqliteKV"]
+    assert set(c.__all__) == {"DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key"}
+    assert {"open_stores", "close_stores", "NamespaceTarget", "content_metadata"} <= set(b.__all__)
+    assert {"desired_keys", "compare", "write"} <= set(y.__all__)

@@ -25,6 +25,8 @@ import httpx
 from planner.kv.base import KVEntry, KVError
 from planner.kv.limits import check_entry, check_key, check_text, metadata_json
 
+__all__ = ["DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key"]
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"

@@ -6,6 +6,8 @@ import json
 
 from planner.kv.base import KVEntry, KVError
 
+__all__ = ["MAX_KEY_BYTES", "MAX_METADATA_BYTES", "MAX_VALUE_BYTES", "check_entry", "check_key", "check_text"]
+
 MAX_KEY_BYTES = 512
 MAX_VALUE_BYTES = 25 * 1024 * 1024
 MAX_METADATA_BYTES = 1024

@@ -16,6 +16,8 @@ from typing import Any
 from planner.kv.base import KVEntry, KVError
 from planner.kv.limits import check_entry, check_key, check_text
 
+__all__ = ["SqliteKV"]
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
     namespace TEXT NOT NULL,

@@ -22,6 +22,8 @@ from planner.model import TYPE_TO_NAMESPACE, ComponentRef, ModelError
 from planner.registry import load_edgit_registry
 from planner.state import RepoState
 
+__all__ = ["DesiredKey", "KeyStatus", "SyncError", "compare", "desired_keys", "select_components", "write"]
+
 REGISTRY_PATH = ".edgit/components.json"
 
 Action = Literal["create", "update", "metadata", "ok"]
