@@ -90,6 +90,8 @@ class _Ctx:
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not match and word:  # abbreviations: 'prod' -> 'production'
+        match = [c for c in choices if c.startswith(word)][:1]
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
