@@ -86,6 +86,9 @@ class _Ctx:
     universe: dict[ComponentRef, Prefix] = field(default_factory=dict)
     by_name: dict[str, list[ComponentRef]] = field(default_factory=dict)
     rebuild_noted: set[ComponentRef] = field(default_factory=set)
+    # A large plan repeats the same few env names and versions: validate each text once.
+    envs_ok: dict[str, str | None] = field(default_factory=dict)
+    versions_ok: dict[str, Version | None] = field(default_factory=dict)
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
@@ -158,14 +161,25 @@ def _components(ctx: _Ctx, words: Sequence[ast.Word]) -> list[tuple[ComponentRef
 
 
 def _version(ctx: _Ctx, w: ast.Word) -> Version | None:
+    if ctx.versions_ok.get(w.text) is not None:
+        return ctx.versions_ok[w.text]
     try:
-        return Version.parse(w.text)
+        v = ctx.versions_ok[w.text] = Version.parse(w.text)
+        return v
     except ModelError as exc:
         ctx.sink.error(exc.message, w.span)
         return None
 
 
 def _env(ctx: _Ctx, w: ast.Word) -> str | None:
+    if ctx.envs_ok.get(w.text) is not None:
+        return ctx.envs_ok[w.text]
+    env = _check_env(ctx, w)
+    ctx.envs_ok[w.text] = env
+    return env
+
+
+def _check_env(ctx: _Ctx, w: ast.Word) -> str | None:
     try:
         env = validate_env(w.text)
     except ModelError as exc:
