@@ -451,3 +451,19 @@ def test_refs_outside_a_git_repository(fx: LangFixture, tmp_path: Path) -> None:
     [d] = info.value.diagnostics
     assert d.message.startswith("cannot resolve git refs: git cat-file failed")
     assert (d.span.line, d.span.column) == (2, 39)  # type: ignore[union-attr]
+
+
+def test_compile_file_not_utf8(fx: LangFixture, tmp_path: Path) -> None:
+    bad = tmp_path / "bin.plan"
+    bad.write_bytes(b'plan "x" { \xff }')
+    with pytest.raises(DiagnosticError) as info:
+        compile_file(bad, registry=fx.registry, state=fx.state, config=fx.config)
+    assert info.value.diagnostics[0].message == "plan file is not UTF-8 text (invalid start byte)"
+
+
+def test_networkx_is_imported_only_by_planner_graph() -> None:
+    root = Path(__file__).resolve().parents[1] / "planner"
+    importers = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*.py") if "import networkx" in p.read_text(encoding="utf-8")
+    )
+    assert importers == ["graph.py"]
