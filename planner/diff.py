@@ -21,7 +21,7 @@ from planner.errors import PlannerError
 from planner.gitio import Opt, redact_url, run_git
 from planner.kv.base import KVStore
 from planner.kv.layout import keys_for
-from planner.model import TYPE_TO_NAMESPACE, ComponentRef, Version, build_tag, env_message, version_message
+from planner.model import TYPE_TO_NAMESPACE, ComponentRef, TagName, Version, build_tag, env_message, version_message
 from planner.registry import REGISTRY_PATH, Registry
 from planner.state import RepoState
 from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Step
@@ -315,8 +315,8 @@ def content_changes(plan: ComputedPlan, repo: Path | str, registry: Registry) ->
     wanted: list[tuple[str, ComponentRef]] = []
     parsed: list[tuple[TagChange, ComponentRef, str]] = []
     for t in moves:
-        _, _, ns, name, env = t.ref.split("/", 4)
-        ref = ComponentRef(ns, name)
+        tag = TagName.parse(t.ref)
+        ref, env = tag.component, str(tag.slot)
         parsed.append((t, ref, env))
         wanted.append((t.new_commit, ref))
         if t.old_commit:
