@@ -16,7 +16,7 @@ from planner.model import ComponentRef, Version
 from planner.policy import environment_order
 from planner.registry import load_registry
 from planner.state import snapshot
-from planner.steps import MoveEnv
+from planner.steps import MoveEnv, OrderedPlan
 from tests.release_fixture import ANA, ENVS, EXT, Release, build_release, ordered_plan
 
 
@@ -112,12 +112,18 @@ def test_environment_order_policy(rel: Release) -> None:
     state = snapshot("origin", work)
     ok = compute(rel)
     assert environment_order(ok, state, ENVS) == []  # staging gets v1.1.0 in the same plan; rollback exempt
-    skip = MoveEnv(
-        ComponentRef("agents", "analyzer"), "components", "production", Version.parse("v2.0.0"), rel.c["c3"], "promote"
-    )
-    bad = compute(rel, extra=[skip])
+    v = Version.parse
+    ext, ana = ComponentRef("prompts", "extraction"), ComponentRef("agents", "analyzer")
+    skip = MoveEnv(ext, "components", "production", v("v1.1.0"), rel.c["c2"], "promote")
+    # analyzer lives in dev only: dev (which holds v1.0.0) is its nearest earlier stage.
+    ana_prod = MoveEnv(ana, "components", "production", v("v2.0.0"), rel.c["c3"], "promote")
+    ordered = OrderedPlan("p", "", "p.plan", "00" * 32, (skip, ana_prod), ((skip.id, ana_prod.id),))
+    bad = compute_plan(ordered, repo=work, registry=load_registry(work), state=state, targets=rel.targets())
     found = environment_order(bad, state, ENVS)
-    assert [(v.policy, v.step_id) for v in found] == [("environment-order", "move agents/analyzer@production")]
-    assert "staging does not hold it" in found[0].message
+    assert [(x.policy, x.step_id) for x in found] == [
+        ("environment-order", "move prompts/extraction@production"),
+        ("environment-order", "move agents/analyzer@production"),
+    ]
+    assert "staging does not hold it" in found[0].message and "dev does not hold it" in found[1].message
     assert environment_order(bad, state, None) == []  # no order configured: no policy
     assert f"refs/tags/{ANA}/production" in {t.ref for t in bad.tags}

@@ -68,6 +68,12 @@ def test_kv_writes_per_namespace_and_layout(rel: Release) -> None:
     assert (k.phase, k.old_sha256, k.new_sha256, k.size) == ("prepare", None, sha(new_ext), len(new_ext))
     k = kv[("staging", "prompts/extraction@staging")]
     assert k.phase == "project" and k.old_sha256 == sha(b"Extract the invoice fields.\nBe brief.\n")
+    assert k.metadata == {
+        "component": "prompts/extraction",
+        "version": "v1.1.0",
+        "commit": rel.c["c2"],
+        "sha256": sha(new_ext),
+    }
     assert not k.unchanged and k.blob == git(rel.repo.work, "rev-parse", f"{rel.c['c2']}:prompts/extraction.md")
     # The no-op's keys already hold the right content: listed as unchanged (trailing newlines kept).
     assert kv[("staging", "templates/report@staging")].unchanged
