@@ -107,3 +107,12 @@ def test_staleness_from_saved_artifact(fx: LangFixture, capsys: pytest.CaptureFi
     assert stale_targets(plan, snapshot(str(fx.repo.remote), work), stores) == [
         "refs/tags/components/agents/analyzer/staging"
     ]
+
+
+def test_demo_runs_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--keep", str(tmp_path / "demo")]) == 0
+    cap = capsys.readouterr()
+    assert "$ planner plan" in cap.err
+    assert "source plans/demo.plan" in cap.out
+    assert "prompts/extraction    production: v1.0.0 -> v1.1.0" in cap.out
+    assert "needs-rebuild: logic/scripts/router moves in production" in cap.out
