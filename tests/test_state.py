@@ -45,7 +45,6 @@ EXTRACTION = ComponentRef("prompts", "extraction")
 def released(repo: EdgitRepo) -> tuple[str, str]:
     c1 = repo.register("extraction", "prompt", "prompts/extraction.md", "v1\n")
     repo.tag_version(EXT, "v1.0.0", c1)
-    c2 = repo.commit("change")
     repo.write("prompts/extraction.md", "v2\n")
     c2 = repo.commit("v2")
     repo.tag_version(EXT, "v1.10.0", c2)
@@ -83,7 +82,7 @@ def test_env_tag_straight_at_commit_without_version(edgit_repo: EdgitRepo) -> No
 
 
 def test_stale_and_local_only_tags_are_reported(edgit_repo: EdgitRepo, tmp_path: Path) -> None:
-    c1, c2 = released(edgit_repo)
+    _c1, c2 = released(edgit_repo)
     edgit_repo.push()
     # Someone else moves production on the remote; our local tag goes stale.
     other = tmp_path / "other"
@@ -158,7 +157,7 @@ def test_option_like_remote_refused(tmp_path: Path) -> None:
 
 
 def test_git_daemon_nested_envs(edgit_repo: EdgitRepo) -> None:
-    c1, c2 = released(edgit_repo)
+    c1, _c2 = released(edgit_repo)
     edgit_repo.push()
     with git_daemon(edgit_repo.remote.parent) as url:
         state = snapshot(f"{url}/remote.git", edgit_repo.work)
