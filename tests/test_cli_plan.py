@@ -116,3 +116,14 @@ def test_demo_runs_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "source plans/demo.plan" in cap.out
     assert "prompts/extraction    production: v1.0.0 -> v1.1.0" in cap.out
     assert "needs-rebuild: logic/scripts/router moves in production" in cap.out
+
+
+def test_bad_plan_is_a_positioned_error(fx: LangFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    work = fx.repo.work
+    (work / "plans/bad.plan").write_text('plan "b" {\n  promote prompts/nope v1.0.0 to staging\n}\n', encoding="utf-8")
+    assert plan_cli(fx, str(work / "plans/bad.plan")) == 1
+    err = capsys.readouterr().err
+    assert "bad.plan:2:" in err and "Traceback" not in err
+    (work / "broken.json").write_text('{"format_version": 1,,}', encoding="utf-8")
+    assert run(["show", str(work / "broken.json")]) == 1
+    assert "broken.json:1:22: error: malformed JSON" in capsys.readouterr().err
