@@ -69,7 +69,7 @@ def build(root: Path, n: int) -> tuple[Path, str, str, list[str]]:
         (work / f"prompts/{x}.md").write_text(f"Prompt {x}\nline two, better\n")
     git(work, "commit", "-qam", "v2")
     c2 = git(work, "rev-parse", "HEAD")
-    git(work, "gc", "-q")
+    git(work, "repack", "-adq")  # packed, like a real clone
     return work, c1, c2, names
 
 
