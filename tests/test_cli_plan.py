@@ -127,3 +127,14 @@ def test_bad_plan_is_a_positioned_error(fx: LangFixture, capsys: pytest.CaptureF
     (work / "broken.json").write_text('{"format_version": 1,,}', encoding="utf-8")
     assert run(["show", str(work / "broken.json")]) == 1
     assert "broken.json:1:22: error: malformed JSON" in capsys.readouterr().err
+
+
+def test_unwritable_outputs_are_errors(
+    fx: LangFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    work = fx.repo.work
+    assert plan_cli(fx, str(work / "plans/release.plan"), "-o", str(tmp_path / "no/such/dir/plan.json")) == 1
+    assert "error: cannot write" in capsys.readouterr().err
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no/such/summary.md"))
+    assert plan_cli(fx, str(work / "plans/release.plan")) == 1
+    assert "error: cannot append to GITHUB_STEP_SUMMARY" in capsys.readouterr().err
