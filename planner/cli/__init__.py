@@ -19,6 +19,7 @@ from planner.errors import EXIT_ERROR, DiagnosticError, PlannerError
 from planner.cli import status as _status  # noqa: F401  isort: skip
 from planner.cli import components as _components  # noqa: F401  isort: skip
 from planner.cli import demo as _demo  # noqa: F401  isort: skip
+from planner.cli import kv as _kv  # noqa: F401  isort: skip
 
 __all__ = ["app", "main", "run"]
 
