@@ -144,6 +144,10 @@ class Version:
         return bool(_VERSIONISH_RE.match(text))
 
     def __str__(self) -> str:
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:  # status prints the same few versions thousands of times
         base = f"v{self.major}.{self.minor}.{self.patch}"
         return f"{base}-{'.'.join(self.prerelease)}" if self.prerelease else base
 

@@ -152,7 +152,7 @@ def build_state(
                 divergences.append(Divergence(ref, local_oid, remote_entry[0]))
     return RepoState(
         remote=redact_url(remote),
-        components=dict(sorted(comps.items())),
+        components=dict(sorted(comps.items(), key=lambda kv: (kv[0].namespace, kv[0].name))),
         refs={ref: obj for ref, (obj, _) in remote_refs.items()},
         ledger=ledger,
         divergences=tuple(divergences),

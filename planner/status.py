@@ -69,10 +69,9 @@ def _component_doc(
         "path": reg.path if reg else None,
         "uses": sorted(str(u) for u in deps.get(ref, ())),
         "latest": str(cs.latest) if cs and cs.latest else None,
-        "versions": [
-            {"version": str(v), "commit": t.commit, "tag_object": t.object}
-            for v, t in (cs.versions.items() if cs else [])
-        ],
+        # Version strings only (semver ascending): commits and tag objects of versions are in the
+        # library's RepoState; keeping them out halves the document on a 10,000-tag remote.
+        "versions": [str(v) for v in cs.versions] if cs else [],
         "envs": env_docs,
     }
 

@@ -34,7 +34,7 @@ def test_status_json_shape(demo: DemoRepo, capsys: pytest.CaptureFixture[str]) -
     comps = {c["component"]: c for c in doc["components"]}
     assert list(comps) == ["agents/analyzer", "prompts/extraction", "schemas/invoice", "scripts/router"]
     ext = comps["prompts/extraction"]
-    assert [v["version"] for v in ext["versions"]] == ["v1.0.0", "v1.1.0"]
+    assert ext["versions"] == ["v1.0.0", "v1.1.0"]
     assert ext["envs"]["staging"]["version"] == "v1.1.0" and ext["envs"]["production"]["version"] == "v1.0.0"
     assert comps["agents/analyzer"]["envs"]["staging"]["version"] is None
     assert comps["agents/analyzer"]["uses"] == ["prompts/extraction", "schemas/invoice"]
