@@ -1,39 +1,73 @@
-"""``planner status``: what each environment points at, per component."""
+"""``planner status``: what each environment points at, per component.
+
+Imports beyond typer happen inside the command so ``planner --help`` and the JSON path stay quick
+(rich is loaded only for the text table).
+"""
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from planner.cli.app import app
-from planner.config import load_config
-from planner.state import snapshot
+
+
+def render_table(doc: dict[str, Any]) -> None:
+    """Components x environments as a rich table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"remote: {doc['remote']}", title_justify="left")
+    table.add_column("component", no_wrap=True)
+    table.add_column("latest", no_wrap=True)
+    for env in doc["environments"]:
+        table.add_column(env)
+    table.add_column("notes")
+    for c in doc["components"]:
+        cells = [c["component"], c["latest"] or "-"]
+        for env in doc["environments"]:
+            p = c["envs"][env]
+            if p is None:
+                cells.append("-")
+            else:
+                cells.append(p["version"] or f"(no version: {p['commit'][:12]})")
+        notes = []
+        if c["needs_rebuild"]:
+            notes.append("needs rebuild")
+        if not c["registered"]:
+            notes.append("not in registry")
+        cells.append(", ".join(notes))
+        table.add_row(*cells)
+    # Not a terminal (CI logs, pipes): do not squeeze the table into 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(table)
 
 
 @app.command()
 def status(
-    component: Annotated[str | None, typer.Argument(help="Only this component (type/name).")] = None,
+    component: Annotated[str | None, typer.Argument(help="Only this component (type/name, or a unique name).")] = None,
     env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    remote: Annotated[
+        str | None, typer.Option("--remote", help="Remote name, URL or path (default: planner.toml, else origin).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
 ) -> None:
     """What each environment points at, with semver-sorted versions."""
-    cfg = load_config(repo)
-    state = snapshot(remote or cfg.remote, repo)
-    rows = []
-    for ref, cs in state.components.items():
-        if component and str(ref) != component:
-            continue
-        envs = {e: (str(p.version) if p.version else None) for e, p in cs.envs.items() if env in (None, e)}
-        rows.append(
-            {"component": str(ref), "prefix": cs.prefix, "envs": envs, "versions": [str(v) for v in cs.versions]}
-        )
+    import json
+
+    from planner.errors import PlannerError
+    from planner.status import status_document
+
+    if fmt not in ("text", "json"):
+        raise PlannerError(f"unknown --format {fmt!r}: use text or json")
+    doc, warnings = status_document(repo, component=component, env=env, remote=remote)
+    for w in warnings:
+        print(w, file=sys.stderr)
     if fmt == "json":
-        print(json.dumps({"components": rows}, indent=2))
+        sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")  # C encoder: compact
     else:
-        for r in rows:
-            print(r["component"], r["envs"])
+        render_table(doc)
