@@ -2,20 +2,34 @@
 
 Each component's prefix (components/logic) is decided here once: an explicit ``prefix`` field,
 else edgit's rule (a path under ``logic/`` or ``src/logic/`` is logic).
+
+Dependencies (edges point from the user to the used component) come from a manifest's ``uses:``
+list and from component references in the component's own YAML file (``planner.refs``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from planner.errors import Diagnostic, DiagnosticError, Span
+import yaml
+
+from planner.errors import Diagnostic, DiagnosticError, DiagnosticSink, Span
 from planner.model import ComponentRef, ModelError, Prefix, namespace_for_type, validate_name
+from planner.refs import YamlRef, compose_all, is_yaml_path, scan_yaml
 
 REGISTRY_PATH = ".edgit/components.json"
 REGISTRY_VERSION = "3.0.0"
+MANIFEST_NAME = "component.yaml"
+# Directories never searched for manifests: VCS data, virtualenvs, dependency trees.
+_SKIP_DIRS = {".git", ".edgit", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
+_MANIFEST_KEYS = {"name", "type", "path", "prefix", "uses"}
 
 
 @dataclass(frozen=True)
@@ -24,8 +38,9 @@ class Component:
     type: str  # edgit type: prompt, agent-definition, ...
     path: str  # repository-relative POSIX path of the component's file
     prefix: Prefix
-    uses: tuple[ComponentRef, ...] = ()  # components this one depends on
+    uses: tuple[ComponentRef, ...] = ()  # components this one depends on (declared in a manifest)
     source: str = REGISTRY_PATH  # where it was declared
+    span: Span | None = field(default=None, compare=False)  # where in ``source``
 
     @property
     def ref(self) -> ComponentRef:
@@ -39,6 +54,9 @@ class Component:
 @dataclass(frozen=True)
 class Registry:
     components: Mapping[ComponentRef, Component] = field(default_factory=dict)
+    # References found in each component's YAML file (positions kept for diagnostics).
+    yaml_refs: Mapping[ComponentRef, tuple[YamlRef, ...]] = field(default_factory=dict)
+    warnings: tuple[Diagnostic, ...] = ()
 
     def get(self, ref: ComponentRef) -> Component | None:
         return self.components.get(ref)
@@ -46,9 +64,26 @@ class Registry:
     def by_name(self, name: str) -> list[Component]:
         return [c for c in self.components.values() if c.name == name]
 
+    def lookup(self, text: str) -> Component | None:
+        """Find a component by ``type/name`` (``prompts/extraction``) or by bare name if unique."""
+        if "/" in text:
+            try:
+                return self.get(ComponentRef.parse(text))
+            except ModelError:
+                return None
+        found = self.by_name(text)
+        return found[0] if len(found) == 1 else None
+
     def dependencies(self) -> dict[ComponentRef, frozenset[ComponentRef]]:
-        """component -> the components it uses (edges point from user to used)."""
-        return {ref: frozenset(c.uses) for ref, c in self.components.items()}
+        """component -> the components it uses (edges point from user to used).
+
+        Union of manifest ``uses:`` and YAML references to other registered components.
+        """
+        out: dict[ComponentRef, frozenset[ComponentRef]] = {}
+        for ref, c in self.components.items():
+            found = {r.ref for r in self.yaml_refs.get(ref, ()) if r.ref != ref and r.ref in self.components}
+            out[ref] = frozenset(set(c.uses) | found)
+        return out
 
 
 def prefix_for_path(path: str) -> Prefix:
@@ -73,39 +108,66 @@ def check_repo_path(path: str) -> str | None:
     return None
 
 
+def _key_spans(text: str, key: str) -> list[Span]:
+    """Positions of every ``"key":`` in a JSON text (for diagnostics about that entry)."""
+    spans = []
+    for m in re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", text):
+        line = text.count("\n", 0, m.start()) + 1
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        spans.append(Span(REGISTRY_PATH, line, col, line, col + len(json.dumps(key, ensure_ascii=False))))
+    return spans
+
+
 def _pos_of_key(text: str, key: str) -> tuple[int, int]:
-    """Best-effort line/column of a JSON object key, for diagnostics about its value."""
-    idx = text.find(json.dumps(key))
-    if idx < 0:
-        return 1, 1
-    line = text.count("\n", 0, idx) + 1
-    col = idx - (text.rfind("\n", 0, idx) + 1) + 1
-    return line, col
+    spans = _key_spans(text, key)
+    return (spans[0].line, spans[0].column) if spans else (1, 1)
 
 
-def load_edgit_registry(repo: Path) -> Registry:
-    """Read ``.edgit/components.json``; a missing file is an empty registry."""
-    file = repo / REGISTRY_PATH
-    if not file.exists():
-        return Registry({})
+def _pairs_keep_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of duplicate keys silently; remember them so they can be reported.
+    out: dict[str, Any] = {}
+    dupes: list[str] = []
+    for k, v in pairs:
+        if k in out:
+            dupes.append(k)
+        out[k] = v
+    if dupes:
+        out["\x00dupes"] = dupes
+    return out
+
+
+def _read_json(file: Path) -> tuple[str, dict[str, Any]]:
     text = file.read_text(encoding="utf-8")
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_pairs_keep_dupes)
     except json.JSONDecodeError as exc:
         span = Span(REGISTRY_PATH, exc.lineno, exc.colno)
         raise DiagnosticError(
             [Diagnostic("error", f"malformed JSON: {exc.msg}", span)], {REGISTRY_PATH: text}
         ) from None
-    diags: list[Diagnostic] = []
-    comps: dict[ComponentRef, Component] = {}
-    entries = data.get("components", {}) if isinstance(data, dict) else None
-    if not isinstance(entries, dict):
+    if not isinstance(data, dict):
         raise DiagnosticError(
-            [Diagnostic("error", "'components' must be an object", Span(REGISTRY_PATH, 1, 1))], {REGISTRY_PATH: text}
+            [Diagnostic("error", "the registry must be a JSON object", Span(REGISTRY_PATH, 1, 1))],
+            {REGISTRY_PATH: text},
         )
+    return text, data
+
+
+def _edgit_components(repo: Path, sink: DiagnosticSink) -> tuple[str, list[Component]]:
+    file = repo / REGISTRY_PATH
+    if not file.exists():
+        return "", []
+    text, data = _read_json(file)
+    entries = data.get("components", {})
+    if not isinstance(entries, dict):
+        span = (_key_spans(text, "components") or [Span(REGISTRY_PATH, 1, 1)])[0]
+        raise DiagnosticError([Diagnostic("error", "'components' must be an object", span)], {REGISTRY_PATH: text})
+    for name in entries.pop("\x00dupes", []):
+        spans = _key_spans(text, name)
+        sink.error(f"duplicate component name {name!r}", spans[-1] if spans else Span(REGISTRY_PATH, 1, 1))
+    comps: list[Component] = []
     for name, entry in entries.items():
-        line, col = _pos_of_key(text, name)
-        span = Span(REGISTRY_PATH, line, col)
+        span = (_key_spans(text, name) or [Span(REGISTRY_PATH, 1, 1)])[0]
         try:
             validate_name(name)
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
@@ -121,13 +183,267 @@ def load_edgit_registry(repo: Path) -> Registry:
             if prefix not in ("components", "logic"):
                 raise ModelError(f"component {name!r}: prefix must be 'components' or 'logic'")
         except ModelError as exc:
-            diags.append(Diagnostic("error", exc.message, span))
+            sink.error(exc.message, span)
             continue
-        comp = Component(name, type_, entry["path"], prefix)
-        if comp.ref in comps:
-            diags.append(Diagnostic("error", f"duplicate component {comp.ref}", span))
+        comps.append(Component(name, type_, entry["path"], prefix, (), REGISTRY_PATH, span))
+    return text, comps
+
+
+def load_edgit_registry(repo: Path) -> Registry:
+    """Read ``.edgit/components.json`` alone; a missing file is an empty registry."""
+    sink = DiagnosticSink()
+    text, comps = _edgit_components(repo, sink)
+    out: dict[ComponentRef, Component] = {}
+    for c in comps:
+        if c.ref in out:
+            sink.error(f"duplicate component {c.ref}", c.span)
+        out[c.ref] = c
+    if sink.has_errors:
+        raise DiagnosticError(sink.items, {REGISTRY_PATH: text})
+    return Registry(dict(sorted(out.items())))
+
+
+def find_manifests(root: Path) -> list[Path]:
+    """Every ``component.yaml`` under ``root`` (sorted), skipping VCS and dependency directories."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        if MANIFEST_NAME in filenames:
+            found.append(Path(dirpath) / MANIFEST_NAME)
+    return sorted(found)
+
+
+def _node_span(file: str, node: yaml.Node) -> Span:
+    s, e = node.start_mark, node.end_mark
+    return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column)
+
+
+def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Component | None]:
+    """Parse one ``component.yaml``; problems go to ``sink`` with their positions."""
+    rel = file.relative_to(root).as_posix()
+    text = file.read_text(encoding="utf-8")
+    docs = compose_all(rel, text)
+    if len(docs) != 1 or not isinstance(docs[0], yaml.MappingNode):
+        sink.error("a component manifest must be one YAML mapping (name, type, path, ...)", Span(rel, 1, 1))
+        return text, None
+    doc = docs[0]
+    nodes: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for k, v in doc.value:
+        key = k.value if isinstance(k, yaml.ScalarNode) else None
+        if key not in _MANIFEST_KEYS:
+            sink.error(f"unknown manifest key {key!r} (known: {', '.join(sorted(_MANIFEST_KEYS))})", _node_span(rel, k))
             continue
-        comps[comp.ref] = comp
-    if diags:
-        raise DiagnosticError(diags, {REGISTRY_PATH: text})
-    return Registry(dict(sorted(comps.items())))
+        if key in nodes:
+            sink.error(f"duplicate manifest key {key!r}", _node_span(rel, k))
+        nodes[key] = (k, v)
+    whole = _node_span(rel, doc)
+
+    def scalar(key: str, required: bool) -> tuple[str, Span] | None:
+        if key not in nodes:
+            if required:
+                sink.error(f"missing required key {key!r}", Span(rel, whole.line, whole.column))
+            return None
+        node = nodes[key][1]
+        if not isinstance(node, yaml.ScalarNode) or not node.value or node.tag != "tag:yaml.org,2002:str":
+            sink.error(f"{key!r} must be a non-empty string", _node_span(rel, node))
+            return None
+        return node.value, _node_span(rel, node)
+
+    before = len(sink.items)
+    name = scalar("name", True)
+    type_ = scalar("type", True)
+    path = scalar("path", True)
+    prefix = scalar("prefix", False)
+    for value, check in ((name, validate_name), (type_, namespace_for_type)):
+        if value is not None:
+            try:
+                check(value[0])
+            except ModelError as exc:
+                sink.error(exc.message, value[1])
+    if prefix is not None and prefix[0] not in ("components", "logic"):
+        sink.error("'prefix' must be 'components' or 'logic'", prefix[1])
+    repo_path: str | None = None
+    if path is not None:
+        # Paths in a manifest are relative to the manifest's own directory.
+        bad = check_repo_path(path[0])
+        joined = PurePosixPath(file.parent.relative_to(root).as_posix()) / path[0]
+        if bad is None and not _inside(root, root / joined):
+            bad = "escapes the repository"
+        if bad:
+            sink.error(f"path {path[0]!r} {bad}", path[1])
+        else:
+            repo_path = PurePosixPath(os.path.normpath(joined.as_posix())).as_posix()
+    uses: list[ComponentRef] = []
+    if "uses" in nodes:
+        node = nodes["uses"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            sink.error(
+                "'uses' must be a list of type/name references, e.g. [prompts/extraction]", _node_span(rel, node)
+            )
+        else:
+            for item in node.value:
+                try:
+                    if not isinstance(item, yaml.ScalarNode):
+                        raise ModelError("each 'uses' entry must be a type/name string")
+                    uses.append(ComponentRef.parse(item.value))
+                except ModelError as exc:
+                    sink.error(exc.message, _node_span(rel, item))
+    if len(sink.items) != before or name is None or type_ is None or repo_path is None:
+        return text, None
+    pfx: Prefix = "logic" if prefix and prefix[0] == "logic" else "components" if prefix else prefix_for_path(repo_path)
+    return text, Component(name[0], type_[0], repo_path, pfx, tuple(uses), rel, _node_span(rel, nodes["name"][0]))
+
+
+def _inside(root: Path, target: Path) -> bool:
+    """True if ``target`` (after resolving symlinks) stays inside ``root``."""
+    try:
+        target.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def load_registry(root: Path | str = ".") -> Registry:
+    """The merged registry of ``root``: edgit's components.json plus every component.yaml.
+
+    A component declared in both must agree on type and path; the manifest adds prefix and uses.
+    Every error in every file is reported at once (DiagnosticError with file:line:col).
+    """
+    root = Path(root)
+    sink = DiagnosticSink()
+    sources: dict[str, str] = {}
+    text, edgit = _edgit_components(root, sink)
+    if text:
+        sources[REGISTRY_PATH] = text
+    by_name: dict[str, Component] = {}
+    for c in edgit:
+        by_name[c.name] = c
+    for file in find_manifests(root):
+        mtext, comp = read_manifest(root, file, sink)
+        sources[file.relative_to(root).as_posix()] = mtext
+        if comp is None:
+            continue
+        prev = by_name.get(comp.name)
+        if prev is None:
+            by_name[comp.name] = comp
+        elif prev.source == REGISTRY_PATH and prev.type == comp.type and prev.path == comp.path:
+            by_name[comp.name] = comp  # the manifest refines the edgit entry (prefix, uses)
+        else:
+            where = f"{prev.span}" if prev.span else prev.source
+            sink.error(
+                f"duplicate component name {comp.name!r}: also declared at {where}"
+                + (" with a different type or path" if prev.source == REGISTRY_PATH else ""),
+                comp.span,
+            )
+    comps = {c.ref: c for c in by_name.values()}
+    yaml_refs: dict[ComponentRef, tuple[YamlRef, ...]] = {}
+    warnings: list[Diagnostic] = []
+    for ref, c in sorted(comps.items()):
+        target = root / c.path
+        if not _inside(root, target):
+            sink.error(f"component {c.name!r}: path {c.path!r} escapes the repository (symlink)", c.span)
+            continue
+        if not target.is_file():
+            sink.error(f"component {c.name!r}: file {c.path!r} does not exist", c.span)
+            continue
+        for used in c.uses:
+            if used not in comps:
+                sink.error(f"component {c.name!r} uses {used}, which is not registered", c.span)
+        if is_yaml_path(c.path):
+            ytext = target.read_text(encoding="utf-8")
+            try:
+                found = scan_yaml(c.path, ytext)
+            except DiagnosticError as exc:
+                sink.items.extend(exc.diagnostics)
+                sources.update(exc.sources)
+                continue
+            yaml_refs[ref] = tuple(found)
+            for r in found:
+                if r.ref not in comps:
+                    sources[c.path] = ytext
+                    warnings.append(Diagnostic("warning", f"reference to unregistered component {r.ref}", r.span))
+    if sink.has_errors:
+        raise DiagnosticError(sink.items, sources)
+    return Registry(dict(sorted(comps.items())), yaml_refs, tuple(warnings))
+
+
+# --- writing .edgit/components.json (byte-compatible with edgit) ---------------------------------
+
+
+def edgit_timestamp(now: datetime | None = None) -> str:
+    """``new Date().toISOString()``: UTC, milliseconds, ``Z``."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def dump_edgit(data: Mapping[str, Any], trailing_newline: bool = False) -> str:
+    """``JSON.stringify(data, null, 2)``: 2-space indent, ``": "``, non-ASCII kept as is.
+
+    edgit writes no trailing newline; an existing file's choice is kept by ``save_components``.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return text + "\n" if trailing_newline else text
+
+
+def save_components(root: Path | str, entries: Mapping[str, Mapping[str, str]], *, now: datetime | None = None) -> Path:
+    """Add or replace ``entries`` (name -> {"path", "type"}) in ``.edgit/components.json``.
+
+    Unknown keys and the key order of an existing file are preserved; a new file gets edgit's
+    order (version, components, updated). Only ``updated`` and the given entries change.
+    """
+    file = Path(root) / REGISTRY_PATH
+    if file.exists():
+        text, data = _read_json(file)
+        data.pop("\x00dupes", None)
+        newline = text.endswith("\n")
+    else:
+        data, newline = {"version": REGISTRY_VERSION, "components": {}, "updated": ""}, False
+    comps = data.setdefault("components", {})
+    if not isinstance(comps, dict):
+        raise DiagnosticError([Diagnostic("error", "'components' must be an object", Span(REGISTRY_PATH, 1, 1))])
+    comps.pop("\x00dupes", None)
+    for name, entry in entries.items():
+        old = comps.get(name)
+        merged = dict(old) if isinstance(old, dict) else {}
+        merged.update({"path": entry["path"], "type": entry["type"]})
+        comps[name] = merged
+    data["updated"] = edgit_timestamp(now)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text(dump_edgit(data, newline), encoding="utf-8")
+    tmp.replace(file)  # atomic: a crash never leaves a half-written registry
+    return file
+
+
+def add_component(root: Path | str, path: str, *, type_: str | None = None, name: str | None = None) -> Component:
+    """``planner components add``: register a component.yaml or a file (with type and name).
+
+    Validates everything first (the merged registry must still load) and only then writes.
+    """
+    root = Path(root)
+    target = Path(path) if Path(path).is_absolute() else (Path.cwd() / path)
+    if not target.exists():
+        raise ModelError(f"{path}: no such file")
+    if not _inside(root, target):
+        raise ModelError(f"{path}: is outside the repository {root}")
+    rel = target.resolve().relative_to(root.resolve()).as_posix()
+    if target.name == MANIFEST_NAME:
+        sink = DiagnosticSink()
+        text, comp = read_manifest(root.resolve(), target.resolve(), sink)
+        if comp is None:
+            raise DiagnosticError(sink.items, {rel: text})
+        if (type_ and type_ != comp.type) or (name and name != comp.name):
+            raise ModelError(f"{rel}: --type/--name disagree with the manifest ({comp.type} {comp.name})")
+    else:
+        if not type_:
+            raise ModelError(f"{path}: give --type (one of the edgit types, e.g. prompt) for a plain file")
+        namespace_for_type(type_)
+        comp_name = validate_name(name or re.sub(r"[^a-z0-9_-]", "-", target.stem.lower()).strip("-"))
+        comp = Component(comp_name, type_, rel, prefix_for_path(rel))
+    existing = load_registry(root)
+    clash = [c for c in existing.by_name(comp.name) if (c.type, c.path) != (comp.type, comp.path)]
+    if clash:
+        raise ModelError(f"a component named {comp.name!r} is already registered ({clash[0].ref} at {clash[0].path})")
+    save_components(root, {comp.name: {"path": comp.path, "type": comp.type}})
+    load_registry(root)  # the result must load; surfaces any problem with positions
+    return comp

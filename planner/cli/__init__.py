@@ -17,6 +17,9 @@ from planner.errors import EXIT_ERROR, DiagnosticError, PlannerError
 
 # Command modules (import order = help order). Each registers its commands on `app`.
 from planner.cli import status as _status  # noqa: F401  isort: skip
+from planner.cli import components as _components  # noqa: F401  isort: skip
+from planner.cli import demo as _demo  # noqa: F401  isort: skip
+from planner.cli import plan as _plan  # noqa: F401  isort: skip
 
 __all__ = ["app", "main", "run"]
 

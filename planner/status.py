@@ -1,0 +1,97 @@
+"""The status view: registry x remote snapshot -> one stable, JSON-ready document.
+
+Pure: the CLI reads the registry and the snapshot, this module joins them. The JSON shape is a
+contract (docs/foundation.md); ``STATUS_SCHEMA`` changes whenever it changes incompatibly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.errors import PlannerError
+from planner.model import ComponentRef, ModelError, Prefix
+from planner.registry import Registry
+from planner.state import ComponentState, RepoState
+
+STATUS_SCHEMA = "planner.status/1"
+
+
+def select_components(registry: Registry, state: RepoState, component: str | None) -> list[ComponentRef]:
+    """Every component known to the registry or the remote, or just the one asked for."""
+    refs = sorted(set(registry.components) | set(state.components))
+    if component is None:
+        return refs
+    if "/" in component:
+        try:
+            wanted = ComponentRef.parse(component)
+        except ModelError as exc:
+            raise PlannerError(exc.message) from None
+        matches = [r for r in refs if r == wanted]
+    else:
+        matches = [r for r in refs if r.name == component]
+    if not matches:
+        raise PlannerError(f"unknown component {component!r}: not in the registry and no tags on the remote")
+    if len(matches) > 1:
+        raise PlannerError(f"component name {component!r} is ambiguous: {', '.join(map(str, matches))}")
+    return matches
+
+
+def _component_doc(
+    ref: ComponentRef,
+    registry: Registry,
+    deps: dict[ComponentRef, frozenset[ComponentRef]],
+    cs: ComponentState | None,
+    envs: list[str],
+) -> dict[str, Any]:
+    reg = registry.get(ref)
+    prefix: Prefix = reg.prefix if reg else cs.prefix if cs else "components"
+    env_docs: dict[str, Any] = {}
+    for env in envs:
+        p = cs.envs.get(env) if cs else None
+        env_docs[env] = (
+            None
+            if p is None
+            else {
+                "version": str(p.version) if p.version else None,
+                "commit": p.tag.commit,
+                "tag_object": p.tag.object,
+                "ref": p.tag.ref,
+            }
+        )
+    return {
+        "component": str(ref),
+        "type": ref.type,
+        "name": ref.name,
+        "prefix": prefix,
+        "needs_rebuild": prefix == "logic",
+        "registered": reg is not None,
+        "path": reg.path if reg else None,
+        "uses": sorted(str(u) for u in deps.get(ref, ())),
+        "latest": str(cs.latest) if cs and cs.latest else None,
+        "versions": [
+            {"version": str(v), "commit": t.commit, "tag_object": t.object}
+            for v, t in (cs.versions.items() if cs else [])
+        ],
+        "envs": env_docs,
+    }
+
+
+def build_status(
+    registry: Registry, state: RepoState, *, component: str | None = None, env: str | None = None
+) -> dict[str, Any]:
+    """The ``planner status --format json`` document (see docs/foundation.md)."""
+    refs = select_components(registry, state, component)
+    envs = state.env_names()
+    if env is not None:
+        envs = [env]
+    deps = registry.dependencies()
+    comps = [_component_doc(r, registry, deps, state.component(r), envs) for r in refs]
+    return {
+        "schema": STATUS_SCHEMA,
+        "remote": state.remote,
+        "environments": envs,
+        "components": comps,
+        "divergences": [{"ref": d.ref, "local": d.local, "remote": d.remote} for d in state.divergences],
+        "ignored_refs": list(state.ignored),
+        "problems": list(state.problems),
+    }
