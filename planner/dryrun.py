@@ -13,7 +13,7 @@ from typing import TextIO
 from planner.artifact import load
 from planner.changes import ComputedPlan
 from planner.config import load_config
-from planner.diff import content_changes, compute_plan
+from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
 from planner.policy import Violation, environment_order
 from planner.registry import Registry, load_registry
