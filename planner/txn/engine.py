@@ -232,6 +232,7 @@ def _intent(
         phases[_phase_of(v.level, gates)]["verifies"].append(
             {"step_id": v.step_id, "env": v.env, "url": v.url, "expect": v.expect, "within": v.within_seconds}
         )
+    phases = [p for p in phases if p["tags"] or p["kv"] or p["verifies"]]  # no empty phases
     return {
         "apply_id": apply_id,
         "plan_id": plan.plan_id,
@@ -339,6 +340,7 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
     ctx.progress(f"commit: one atomic push of {len(updates)} ref(s) (phase {index + 1})")
     ctx.pushes += 1
     atomic_push(ctx.repo, ctx.remote, updates)
+    ctx.journal.crash_point("pushed")
     ctx.journal.write("committed", phase=index, ledger=ledger_commit)
     return ledger_commit
 
@@ -376,6 +378,7 @@ def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str,
                 "compensation failed: tags could not be moved back because someone else moved them "
                 f"({', '.join(sorted(exc.refs))}); the journal is kept: run `planner recover`"
             ) from exc
+        ctx.journal.crash_point("undo-pushed")
     items = [k for p in intent["phases"][: upto_phase + 1] for k in p["kv"]]
     ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
     restore_kv(ctx, items)

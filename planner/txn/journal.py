@@ -24,6 +24,9 @@ from planner.errors import PlannerError
 JOURNAL_DIR = Path(".planner") / "journal"
 CRASH_ENV = "PLANNER_CRASH_AT"
 
+# Crash points that are not journal entries (the moments between two entries that matter most).
+EXTRA_CRASH_POINTS = ("pushed", "undo-pushed")
+
 # Every point the journal records, in protocol order (the crash tests iterate over these).
 POINTS = (
     "begin",  # intent and every old value recorded; nothing written yet
@@ -124,9 +127,12 @@ class Journal:
         if created:
             _fsync_dir(self.root)
         self.entries.append(entry)
-        self._maybe_crash(point)
+        self.crash_point(point)
 
-    def _maybe_crash(self, point: str) -> None:
+    def crash_point(self, point: str) -> None:
+        """Test-only hook (see module doc); also called at points between entries: ``pushed``
+        (the push landed, ``committed`` not yet written) and ``undo-pushed`` (tags moved back,
+        KV not yet restored)."""
         want = os.environ.get(CRASH_ENV)
         if not want:
             return
