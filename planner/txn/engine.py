@@ -482,10 +482,11 @@ def apply_plan(
             # the rejected push changed nothing; earlier phases and prepared keys are undone
             _undo_or_partial(ctx, intent, exc)
             raise
-        except PlannerError as exc:
-            _undo_or_partial(ctx, intent, exc)
+        except Exception as exc:  # any failure after `begin` (also unexpected ones) is compensated
+            cause = exc if isinstance(exc, PlannerError) else PlannerError(f"{type(exc).__name__}: {exc}")
+            _undo_or_partial(ctx, intent, cause)
             raise ApplyFailedError(
-                f"apply failed and was undone (everything is back as before): {exc.message}"
+                f"apply failed and was undone (everything is back as before): {cause.message}"
             ) from exc
         journal.write("done")
         journal.finish(apply_id)
@@ -508,8 +509,9 @@ def _undo_or_partial(ctx: Context, intent: dict[str, Any], cause: PlannerError) 
         undo(ctx, intent, list(ctx.journal.entries))
     except PartialApplyError:
         raise
-    except PlannerError as exc:
+    except Exception as exc:
+        msg = exc.message if isinstance(exc, PlannerError) else f"{type(exc).__name__}: {exc}"
         raise PartialApplyError(
-            f"{cause.message}\ncompensation failed too: {exc.message}\n"
+            f"{cause.message}\ncompensation failed too: {msg}\n"
             "the apply is partially applied; the journal is kept: run `planner recover`"
         ) from exc
