@@ -47,7 +47,12 @@ pre_ident = st.one_of(
 versions = st.builds(Version, nums, nums, nums, st.lists(pre_ident, max_size=3).map(tuple))
 
 
-@given(st.sampled_from(["components", "logic"]), st.sampled_from(sorted(NAMESPACE_TO_TYPE)), names, st.one_of(versions, envs))
+@given(
+    st.sampled_from(["components", "logic"]),
+    st.sampled_from(sorted(NAMESPACE_TO_TYPE)),
+    names,
+    st.one_of(versions, envs),
+)
 def test_parse_build_roundtrip(prefix: str, ns: str, name: str, slot: Version | str) -> None:
     tag = build_tag(prefix, ComponentRef(ns, name), slot)  # type: ignore[arg-type]
     assert TagName.parse(str(tag)) == tag

@@ -114,7 +114,10 @@ def test_scanner_forms() -> None:
     assert parse_ref("https://example.com/x@y") is None
     text = "a:\n  b: [x, 'prompt://extraction@v1.0.0']\n---\nc: queries/sales@staging\n"
     found = scan_yaml("f.yaml", text)
-    assert [(str(r.span), str(r.ref)) for r in found] == [("f.yaml:2:10", "prompts/extraction"), ("f.yaml:4:4", "queries/sales")]
+    assert [(str(r.span), str(r.ref)) for r in found] == [
+        ("f.yaml:2:10", "prompts/extraction"),
+        ("f.yaml:4:4", "queries/sales"),
+    ]
 
 
 def test_malformed_yaml_position(repo: Path) -> None:
@@ -161,7 +164,9 @@ def test_duplicate_name_between_manifests(repo: Path) -> None:
 
 
 def test_manifest_errors_positioned(repo: Path) -> None:
-    write(repo, "agents/analyzer/component.yaml", "name: Analyzer\ntype: agent\npath: ../../../x\ncolour: red\nuses: 3\n")
+    write(
+        repo, "agents/analyzer/component.yaml", "name: Analyzer\ntype: agent\npath: ../../../x\ncolour: red\nuses: 3\n"
+    )
     err = diag_error(repo)
     by_line = {d.span.line: d.message for d in err.diagnostics if d.span}
     assert "invalid component name 'Analyzer'" in by_line[1]
@@ -181,7 +186,11 @@ def test_symlink_escaping_repo(repo: Path, tmp_path_factory: pytest.TempPathFact
 
 
 def test_uses_unknown_component(repo: Path) -> None:
-    write(repo, "agents/analyzer/component.yaml", "name: analyzer\ntype: agent-definition\npath: a.yaml\nuses: [tools/nope]\n")
+    write(
+        repo,
+        "agents/analyzer/component.yaml",
+        "name: analyzer\ntype: agent-definition\npath: a.yaml\nuses: [tools/nope]\n",
+    )
     err = diag_error(repo)
     assert any("uses tools/nope, which is not registered" in d.message for d in err.diagnostics)
 

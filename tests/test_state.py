@@ -24,3 +24,143 @@ def test_git_daemon_remote(edgit_repo: EdgitRepo) -> None:
     with git_daemon(edgit_repo.remote.parent) as url:
         state = snapshot(f"{url}/remote.git")
     assert list(state.components[ComponentRef("prompts", "extraction")].versions) == [Version.parse("v1.0.0")]
+
+
+# --- nested and straight env tags, stale local tags, hostile remote names ---------------------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from planner.cli import run  # noqa: E402
+from planner.gitio import GitError  # noqa: E402
+from planner.state import build_state, parse_ls_remote  # noqa: E402
+from tests.gitrepo import git  # noqa: E402
+
+EXT = "components/prompts/extraction"
+EXTRACTION = ComponentRef("prompts", "extraction")
+
+
+def released(repo: EdgitRepo) -> tuple[str, str]:
+    c1 = repo.register("extraction", "prompt", "prompts/extraction.md", "v1\n")
+    repo.tag_version(EXT, "v1.0.0", c1)
+    repo.write("prompts/extraction.md", "v2\n")
+    c2 = repo.commit("v2")
+    repo.tag_version(EXT, "v1.10.0", c2)
+    repo.tag_version(EXT, "v1.9.0", c1)
+    repo.tag_version(EXT, "v1.10.0-rc.1", c2)
+    repo.set_env(EXT, "production", "v1.0.0", nested=True)  # edgit: env tag object -> version tag object
+    repo.set_env(EXT, "staging", "v1.10.0", nested=False)  # planner: env tag object -> commit
+    return c1, c2
+
+
+def test_versions_semver_sorted_and_envs_resolved(edgit_repo: EdgitRepo) -> None:
+    c1, c2 = released(edgit_repo)
+    edgit_repo.push()
+    state = snapshot(f"file://{edgit_repo.remote}", edgit_repo.work)
+    cs = state.components[EXTRACTION]
+    assert [str(v) for v in cs.versions] == ["v1.0.0", "v1.9.0", "v1.10.0-rc.1", "v1.10.0"]
+    assert cs.latest == Version.parse("v1.10.0")
+    prod, staging = cs.envs["production"], cs.envs["staging"]
+    assert (prod.tag.commit, prod.version) == (c1, Version.parse("v1.9.0"))  # highest version at c1
+    assert (staging.tag.commit, staging.version) == (c2, Version.parse("v1.10.0"))
+    # the nested env tag object is not the version tag object, and neither is the commit
+    assert prod.tag.object not in (c1, cs.versions[Version.parse("v1.0.0")].object)
+    assert state.divergences == ()
+
+
+def test_env_tag_straight_at_commit_without_version(edgit_repo: EdgitRepo) -> None:
+    released(edgit_repo)
+    c3 = edgit_repo.commit("unreleased")
+    git(edgit_repo.work, "tag", "-a", f"{EXT}/canary", "-m", "Set extraction to canary", c3)
+    git(edgit_repo.work, "tag", f"{EXT}/dev", c3)  # lightweight: object == commit
+    edgit_repo.push()
+    cs = snapshot(str(edgit_repo.remote)).components[EXTRACTION]
+    assert cs.envs["canary"].version is None and cs.envs["canary"].tag.commit == c3
+    assert cs.envs["dev"].tag.object == c3 and cs.envs["dev"].version is None
+
+
+def test_stale_and_local_only_tags_are_reported(edgit_repo: EdgitRepo, tmp_path: Path) -> None:
+    _c1, c2 = released(edgit_repo)
+    edgit_repo.push()
+    # Someone else moves production on the remote; our local tag goes stale.
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(edgit_repo.remote), str(other))
+    git(
+        other,
+        "-c",
+        "advice.nestedTag=false",
+        "tag",
+        "-f",
+        "-a",
+        f"{EXT}/production",
+        "-m",
+        "Set extraction to production",
+        c2,
+    )
+    git(other, "push", "-q", "--force", "origin", f"refs/tags/{EXT}/production")
+    git(edgit_repo.work, "tag", "-a", f"{EXT}/v2.0.0", "-m", "Release extraction v2.0.0", c2)  # never pushed
+    state = snapshot("origin", edgit_repo.work)
+    assert state.components[EXTRACTION].envs["production"].tag.commit == c2  # the remote wins
+    by_ref = {d.ref: d for d in state.divergences}
+    assert set(by_ref) == {f"refs/tags/{EXT}/production", f"refs/tags/{EXT}/v2.0.0"}
+    assert "stale" in by_ref[f"refs/tags/{EXT}/production"].describe()
+    assert by_ref[f"refs/tags/{EXT}/v2.0.0"].remote is None
+    assert Version.parse("v2.0.0") not in state.components[EXTRACTION].versions
+
+
+HOSTILE = [
+    "refs/tags/components/prompts/-x/staging",
+    "refs/tags/components/prompts/extraction/Staging",
+    "refs/tags/components/prompts/extraction/eu/staging",
+    "refs/tags/components/prompts/extraction/v01.0.0",
+    "refs/tags/components/widgets/extraction/v1.0.0",
+    "refs/tags/logic/prompts/--upload-pack=x/v1.0.0",
+]
+
+
+def test_hostile_remote_names_ignored_and_reported(edgit_repo: EdgitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    c1, _ = released(edgit_repo)
+    edgit_repo.push()
+    stdin = "".join(f"create {ref} {c1}\n" for ref in HOSTILE).encode()
+    git(edgit_repo.remote, "update-ref", "--stdin", input=stdin)
+    state = snapshot(str(edgit_repo.remote), edgit_repo.work)
+    assert set(state.ignored) == set(HOSTILE)
+    assert list(state.components) == [EXTRACTION]
+    assert set(state.components[EXTRACTION].envs) == {"production", "staging"}
+    code = run(["status", "--repo", str(edgit_repo.work), "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    doc = json.loads(out)  # stdout is JSON alone
+    assert set(doc["ignored_refs"]) == set(HOSTILE)
+    assert "ignored remote ref with an invalid tag name: 'refs/tags/components/prompts/-x/staging'" in err
+
+
+def test_component_under_both_prefixes_is_a_problem() -> None:
+    refs = {
+        "refs/tags/components/prompts/a/v1.0.0": ("1" * 40, "1" * 40),
+        "refs/tags/logic/prompts/a/v2.0.0": ("2" * 40, "2" * 40),
+    }
+    state = build_state("r", refs)
+    assert state.problems and "both" in state.problems[0]
+
+
+def test_parse_ls_remote_peels() -> None:
+    text = "aaa\trefs/tags/x\nbbb\trefs/tags/x^{}\nccc\trefs/tags/y\n"
+    assert parse_ls_remote(text) == {"refs/tags/x": ("aaa", "bbb"), "refs/tags/y": ("ccc", "ccc")}
+
+
+def test_option_like_remote_refused(tmp_path: Path) -> None:
+    with pytest.raises(GitError, match="option"):
+        snapshot("--upload-pack=touch /tmp/pwned", tmp_path)
+
+
+def test_git_daemon_nested_envs(edgit_repo: EdgitRepo) -> None:
+    c1, _c2 = released(edgit_repo)
+    edgit_repo.push()
+    with git_daemon(edgit_repo.remote.parent) as url:
+        state = snapshot(f"{url}/remote.git", edgit_repo.work)
+    cs = state.components[EXTRACTION]
+    assert cs.envs["production"].tag.commit == c1 and cs.envs["staging"].version == Version.parse("v1.10.0")
+    assert state.divergences == ()
