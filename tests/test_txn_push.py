@@ -97,3 +97,15 @@ def test_hostile_remote_is_refused(tmp_path: Path) -> None:
     repo, _c1, c2, old = _setup(tmp_path)
     with pytest.raises(GitError):
         atomic_push(repo.work, "--upload-pack=touch /tmp/x", [RefUpdate(REF_A, old[REF_A], c2)])
+
+
+def test_remote_name_and_many_deletions_in_one_push(tmp_path: Path) -> None:
+    """Refspecs live in an included config file: 500 deletions keep the command line short."""
+    repo, _c1, c2, old = _setup(tmp_path)
+    refs = [f"refs/tags/components/prompts/p{i}/v1.0.0" for i in range(500)]
+    created = write_tag_objects(repo.work, [NewTag(r, c2, "Release p v1.0.0") for r in refs])
+    atomic_push(repo.work, "origin", [RefUpdate(r, None, created[r]) for r in refs])
+    assert all(repo.remote_refs()[r] == created[r] for r in refs)
+    atomic_push(repo.work, "origin", [RefUpdate(r, created[r], None) for r in refs])
+    remaining = repo.remote_refs()
+    assert not any(r in remaining for r in refs) and remaining[REF_A] == old[REF_A]
