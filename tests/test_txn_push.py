@@ -134,3 +134,21 @@ def test_a_move_between_advertisement_and_update_rejects_the_whole_push(tmp_path
     refs = repo.remote_refs()
     assert refs[REF_A] == old[REF_A] and refs[REF_B] == other
     assert "moved during the push" in info.value.message, info.value.message
+
+
+def test_a_skipped_hook_is_reported_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: a hook git cannot execute is skipped by git; the push must not pass as checked."""
+    import planner.txn.push as push
+
+    real = push._write_hook
+
+    def not_executable(tmp: Path) -> Path:
+        hooks = real(tmp)
+        (hooks / "pre-push").chmod(0o644)
+        return hooks
+
+    monkeypatch.setattr(push, "_write_hook", not_executable)
+    repo, _c1, c2, old = _setup(tmp_path)
+    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "a")])
+    with pytest.raises(GitError, match="did not run"):
+        atomic_push(repo.work, str(repo.remote), [RefUpdate(REF_A, old[REF_A], new[REF_A])])

@@ -169,7 +169,10 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
             refspecs.append(f"+{OUTGOING}/{push_id}/tags/*:refs/tags/*")
         refspecs += [f"+{_staging_name(push_id, u.ref)}:{u.ref}" for u in other_sets]
         refspecs += [f":{u.ref}" for u in deletes]
-        with tempfile.TemporaryDirectory(prefix="planner-push-") as tmpdir:
+        # Inside the checkout, not /tmp: a hook on a noexec mount would be skipped by git.
+        scratch = Path(repo) / ".planner" / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="push-", dir=scratch) as tmpdir:
             tmp = Path(tmpdir)
             hooks = _write_hook(tmp)
             expect_file = tmp / "expect.json"
@@ -196,9 +199,8 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
                 env={"PLANNER_PUSH_EXPECT": str(expect_file), "PLANNER_PUSH_REPORT": str(report_file)},
                 check=False,
             )
-            moved: dict[str, str | None] = {}
-            if report_file.exists():
-                moved = json.loads(report_file.read_text(encoding="utf-8"))
+            hook_ran = report_file.exists()
+            moved: dict[str, str | None] = json.loads(report_file.read_text(encoding="utf-8")) if hook_ran else {}
         if moved:
             raise ConflictError.for_refs(moved, {u.ref: u.old for u in updates})
         if proc.returncode != 0:
@@ -208,6 +210,10 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
                 # receive-pack found a ref moved after the advertisement (checked under its lock).
                 raise ConflictError.for_refs(dict.fromkeys(rejected, "moved during the push"), {})
             raise GitError(f"git push to {redact_url(remote)} failed (exit {proc.returncode}): {redact_url(err)}")
+        if not hook_ran:
+            # git skipped the hook (not executable?): the push landed WITHOUT the per-ref checks.
+            # Fail, so that the engine treats it as a failure after the commit and moves it back.
+            raise GitError("the expected-value check (pre-push hook) did not run; the push was not checked")
         return PushResult(tuple(refs), time.monotonic() - start)
     finally:
         _update_refs(repo, [f"delete {_staging_name(push_id, u.ref)}" for u in sets])
