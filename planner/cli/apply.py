@@ -125,7 +125,7 @@ def apply(
 ) -> None:
     """Apply a plan as one transaction: everything lands, or nothing visible changes."""
     if (plan_file is None) == (plan_json is None):
-        raise PlannerError("give either PLAN (a plan file) or --plan plan.json, not both")
+        raise PlannerError("give exactly one of PLAN (a plan file) or --plan plan.json")
     rem = _remote(repo, remote)
     if plan_json is not None:
         from planner.dryrun import load_plan_file
