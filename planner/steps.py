@@ -80,3 +80,4 @@ class OrderedPlan:
     steps: tuple[Step, ...]  # topological order
     levels: tuple[tuple[str, ...], ...]  # step ids per level
     diagnostics: tuple[Diagnostic, ...] = ()  # warnings that did not stop compilation
+    edges: tuple[tuple[str, str], ...] = ()  # (before id, after id), sorted; for `planner graph`

@@ -1,0 +1,162 @@
+"""plan.json: the saved, reviewable form of a ComputedPlan that apply consumes.
+
+``plan_id`` is the sha256 of the canonical JSON (sorted keys, compact separators, UTF-8, no NaN)
+of every field except ``plan_id``. Floats that are whole numbers are written as integers, so the
+id does not depend on how a number was spelled. Loading refuses an unknown ``format_version``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from planner.changes import ComputedPlan, KVChange, Notice, TagChange, VerifyCheck
+from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
+from planner.kv.base import KVStore
+from planner.state import RepoState
+
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = frozenset({1})
+
+
+class ArtifactError(PlannerError):
+    """plan.json is malformed, of an unknown version, or its id does not match its content."""
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ArtifactError("plan contains a non-finite number")
+        return int(value) if value.is_integer() else value
+    if isinstance(value, Mapping):
+        return {str(k): _norm(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_norm(v) for v in value]
+    return value
+
+
+def to_dict(plan: ComputedPlan) -> dict[str, Any]:
+    d = dataclasses.asdict(plan)
+    result: dict[str, Any] = _norm(d)
+    return result
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(_norm(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def plan_id(plan: ComputedPlan) -> str:
+    d = to_dict(plan)
+    d.pop("plan_id", None)
+    return hashlib.sha256(canonical_json(d).encode("utf-8")).hexdigest()
+
+
+def with_id(plan: ComputedPlan) -> ComputedPlan:
+    return dataclasses.replace(plan, plan_id=plan_id(plan))
+
+
+def verify_id(plan: ComputedPlan) -> bool:
+    return bool(plan.plan_id) and plan.plan_id == plan_id(plan)
+
+
+def dump(plan: ComputedPlan) -> str:
+    """Readable (indented, sorted) JSON; the id is computed over the canonical compact form."""
+    if not plan.plan_id:
+        plan = with_id(plan)
+    return json.dumps(to_dict(plan), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _fail(filename: str, message: str, line: int = 1, col: int = 1, text: str | None = None) -> DiagnosticError:
+    return DiagnosticError([Diagnostic("error", message, Span(filename, line, col))], {filename: text or ""})
+
+
+def _build(cls: type[Any], data: Any, what: str) -> Any:
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{what} must be an object")
+    names = {f.name for f in dataclasses.fields(cls)}
+    required = {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    missing = required - data.keys()
+    if missing:
+        raise ArtifactError(f"{what} lacks {', '.join(sorted(missing))}")
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def from_dict(data: Any) -> ComputedPlan:
+    if not isinstance(data, dict):
+        raise ArtifactError("plan.json must hold a JSON object")
+    fv = data.get("format_version")
+    if fv not in SUPPORTED_VERSIONS:
+        raise ArtifactError(
+            f"unsupported plan format_version {fv!r} (this planner reads {', '.join(map(str, sorted(SUPPORTED_VERSIONS)))})"
+        )
+    d = dict(data)
+    try:
+        d["tags"] = tuple(_build(TagChange, t, "a tag change") for t in d.get("tags", []))
+        d["kv"] = tuple(_build(KVChange, k, "a KV change") for k in d.get("kv", []))
+        d["verifies"] = tuple(
+            dataclasses.replace(v, within_seconds=None if v.within_seconds is None else float(v.within_seconds))
+            for v in (_build(VerifyCheck, x, "a verify check") for x in d.get("verifies", []))
+        )
+        d["notices"] = tuple(_build(Notice, n, "a notice") for n in d.get("notices", []))
+        d["steps"] = tuple(dict(s) for s in d.get("steps", []))
+        d["levels"] = tuple(tuple(level) for level in d.get("levels", []))
+        plan: ComputedPlan = _build(ComputedPlan, d, "the plan")
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"malformed plan: {exc}") from None
+    return plan
+
+
+def load(text: str, filename: str = "plan.json", *, check_id: bool = True) -> ComputedPlan:
+    """Parse plan.json; malformed JSON is a positioned error; a tampered plan (id mismatch) is refused."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(filename, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno, text) from None
+    try:
+        plan = from_dict(data)
+    except ArtifactError as exc:
+        raise _fail(filename, exc.message, text=text) from None
+    if check_id and not verify_id(plan):
+        raise _fail(filename, "plan_id does not match the plan's content (edited after planning?)", text=text)
+    return plan
+
+
+class _HasStore(Protocol):
+    @property
+    def store(self) -> KVStore: ...
+
+
+def stale_targets(plan: ComputedPlan, fresh_state: RepoState, stores: Mapping[str, KVStore | _HasStore]) -> list[str]:
+    """Every tag whose remote object moved and every KV key whose content changed since planning.
+
+    ``stores`` maps the plan's KV namespace names (environment names) to a store or a
+    NamespaceTarget. One ``get_many`` per namespace. Tags are named by ref, keys as
+    ``kv:{namespace}:{key}``. (The ledger ref's lease is apply's business, not staleness.)
+    """
+    out: list[str] = []
+    for t in plan.tags:
+        if fresh_state.refs.get(t.ref) != t.old_object:
+            out.append(t.ref)
+    by_ns: dict[str, list[KVChange]] = {}
+    for k in plan.kv:
+        by_ns.setdefault(k.namespace, []).append(k)
+    for ns in sorted(by_ns):
+        entry = stores.get(ns)
+        if entry is None:
+            raise ArtifactError(f"no KV store for namespace {ns!r} to re-check the plan against")
+        store: KVStore = entry.store if hasattr(entry, "store") else entry
+        changes: Sequence[KVChange] = by_ns[ns]
+        got = store.get_many(sorted({k.key for k in changes}))
+        for k in changes:
+            e = got.get(k.key)
+            now = hashlib.sha256(e.value).hexdigest() if e is not None else None
+            if now != k.old_sha256:
+                out.append(f"kv:{ns}:{k.key}")
+    return out

@@ -1,0 +1,230 @@
+"""``planner apply``, ``recover``, ``history``, ``revert`` and edgit-style ``promote``.
+
+Each body: build the inputs, call planner.txn, map the result to an exit code. Progress and logs
+go to stderr (a rich progress display on a TTY, plain lines otherwise); JSON on stdout alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from planner.changes import ComputedPlan
+from planner.cli.app import app
+from planner.errors import PlannerError
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A status line on a TTY (rich), plain ``planner: ...`` lines otherwise."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        with console.status("apply") as status:
+
+            def log(msg: str) -> None:
+                console.log(msg)
+                status.update(msg)
+
+            yield log
+    else:
+
+        def plain(msg: str) -> None:
+            print(f"planner: {msg}", file=sys.stderr, flush=True)
+
+        yield plain
+
+
+def _targets(repo: Path, plan: ComputedPlan) -> Mapping[str, Any]:
+    from planner.config import load_config
+    from planner.kv.bindings import open_stores
+
+    envs = sorted({k.namespace for k in plan.kv})
+    return open_stores(load_config(repo), envs) if envs else {}
+
+
+def _remote(repo: Path, remote: str | None) -> str:
+    from planner.config import load_config
+
+    return remote or load_config(repo).remote
+
+
+class _LazyLedger:
+    """EnvHistory that reads the ledger only if the plan has a `rollback` without a version."""
+
+    def __init__(self, repo: Path, remote: str) -> None:
+        self.repo, self.remote = repo, remote
+        self._hist: Any = None
+
+    def previous_target(self, component: Any, env: str) -> Any:
+        from planner.txn.ledger import LedgerEnvHistory, history
+
+        if self._hist is None:
+            self._hist = LedgerEnvHistory(history(self.repo, self.remote))
+        return self._hist.previous_target(component, env)
+
+
+def compile_and_plan(text: str, filename: str, *, repo: Path, remote: str) -> ComputedPlan:
+    """Plan source -> ComputedPlan (the same pipeline as `planner plan`, with the ledger for rollback)."""
+    from planner.config import load_config
+    from planner.diff import compute_plan
+    from planner.kv.bindings import open_stores
+    from planner.lang.compile import compile_text
+    from planner.policy import PolicyError, environment_order
+    from planner.registry import load_registry
+    from planner.state import snapshot
+    from planner.steps import MoveEnv
+
+    cfg = load_config(repo)
+    registry = load_registry(repo)
+    state = snapshot(remote, repo)
+    ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=_LazyLedger(repo, remote))
+    envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
+    targets = open_stores(cfg, envs)
+    computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
+    violations = environment_order(computed, state, cfg.environments)
+    if violations:
+        for v in violations:
+            print(f"policy {v.policy}: {v.message}", file=sys.stderr)
+        raise PolicyError(f"plan blocked by policy ({len(violations)} violation(s)); nothing was applied")
+    return computed
+
+
+def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None) -> None:
+    from planner.txn.engine import apply_plan
+
+    with _progress() as log:
+        result = apply_plan(
+            plan, repo=repo, remote=remote, targets=_targets(repo, plan), require_id=require_id, progress=log
+        )
+    if result.status == "noop":
+        print("already applied: nothing to do", file=sys.stderr)
+    else:
+        print(
+            f"applied {plan.name!r} (plan {plan.plan_id[:12]}, apply {result.apply_id}): "
+            f"{result.tags_changed} tag(s), {result.keys_written} key(s), {result.pushes} push(es), "
+            f"{result.seconds:.2f} s",
+            file=sys.stderr,
+        )
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Path | None, typer.Argument(metavar="[PLAN]", help="A plan file: plan, then apply.")] = None,
+    plan_json: Annotated[Path | None, typer.Option("--plan", help="Apply exactly this saved plan.json.")] = None,
+    require_id: Annotated[str | None, typer.Option("--require-id", help="Refuse unless the plan has this id.")] = None,
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """Apply a plan as one transaction: everything lands, or nothing visible changes."""
+    if (plan_file is None) == (plan_json is None):
+        raise PlannerError("give either PLAN (a plan file) or --plan plan.json, not both")
+    rem = _remote(repo, remote)
+    if plan_json is not None:
+        from planner.dryrun import load_plan_file
+
+        plan = load_plan_file(plan_json)
+    else:
+        assert plan_file is not None
+        try:
+            text = plan_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PlannerError(f"cannot read {plan_file}: {exc}") from None
+        plan = compile_and_plan(text, str(plan_file), repo=repo, remote=rem)
+    _run_apply(plan, repo, rem, require_id)
+
+
+@app.command()
+def promote(
+    component: Annotated[str, typer.Argument(help="type/name, e.g. prompts/extraction")],
+    version: Annotated[str, typer.Argument(help="The version, e.g. v1.1.0")],
+    to: Annotated[str, typer.Option("--to", help="The environment.")],
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """edgit-style one-liner: a one-statement plan through the same engine."""
+    from planner.model import ComponentRef, Version, validate_env
+
+    ref, ver, env = ComponentRef.parse(component), Version.parse(version), validate_env(to)
+    text = f'plan "promote-{ref.name}-{ver}-{env}" {{\n  promote {ref} {ver} to {env}\n}}\n'
+    rem = _remote(repo, remote)
+    _run_apply(compile_and_plan(text, "<promote>", repo=repo, remote=rem), repo, rem, None)
+
+
+@app.command()
+def recover(
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """Finish or undo an interrupted apply (from .planner/journal/)."""
+    from planner.config import load_config
+    from planner.kv.bindings import open_stores
+    from planner.txn.journal import Journal
+    from planner.txn.recover import recover as do_recover
+
+    entries = Journal.open(repo).load()
+    envs: set[str] = set()
+    if entries and entries[0].get("point") == "begin":
+        envs = {k["namespace"] for p in entries[0]["intent"]["phases"] for k in p["kv"]}
+    targets = open_stores(load_config(repo), sorted(envs)) if envs else {}
+    with _progress() as log:
+        result = do_recover(repo=repo, remote=_remote(repo, remote), targets=targets, progress=log)
+    print(result.message, file=sys.stderr)
+
+
+@app.command()
+def history(
+    component: Annotated[str | None, typer.Argument(help="Only applies touching this type/name.")] = None,
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """Every apply recorded in the ledger (refs/planner/ledger), newest first."""
+    from planner.txn.ledger import history as read_history
+
+    if fmt not in ("text", "json"):
+        raise PlannerError(f"--format must be text or json, not {fmt!r}")
+    records = read_history(repo, _remote(repo, remote), component=component, env=env)
+    if fmt == "json":
+        print(json.dumps({"applies": records}, indent=2, sort_keys=True))
+        return
+    if not records:
+        print("no applies recorded")
+    for r in records:
+        phase = f" phase {r['phase']}/{r['phases']}" if r.get("phases", 1) > 1 else ""
+        print(f"{r['time']}  {r['apply_id']}  {r['plan_name']}{phase}  by {r['actor']}  plan {r['plan_id'][:12]}")
+        if r.get("ci_run_url"):
+            print(f"    run {r['ci_run_url']}")
+        for ch in r["refs"]:
+            before = ch["before_version"] or (ch["before_commit"] or "(none)")[:12]
+            after = ch["after_version"] or ch["after_commit"][:12]
+            print(f"    {ch['ref'].removeprefix('refs/tags/')}: {before} -> {after}")
+        for k in r["kv"]:
+            b = (k["before_sha256"] or "(none)")[:12]
+            print(f"    kv {k['namespace']}:{k['key']}: {b} -> {k['after_sha256'][:12]}")
+
+
+@app.command()
+def revert(
+    apply_id: Annotated[str, typer.Argument(help="The apply to revert (see `planner history`).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Write the inverse plan here.")],
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """Write the inverse plan of a past apply, for review (then `planner plan` / `apply` it)."""
+    from planner.txn.ledger import history as read_history
+    from planner.txn.revert import inverse_plan
+
+    records = [r for r in read_history(repo, _remote(repo, remote)) if r["apply_id"] == apply_id]
+    if not records:
+        raise PlannerError(f"no apply {apply_id!r} in the ledger (see `planner history`)")
+    out.write_text(inverse_plan(records), encoding="utf-8")
+    print(f"inverse plan of {apply_id} written to {out}", file=sys.stderr)

@@ -1,0 +1,98 @@
+"""``planner check`` (validate plans against the registry and remote tags) and ``planner graph``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from planner import registry as registry_mod
+from planner.cli.app import app
+from planner.config import PlannerConfig, load_config
+from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
+from planner.graph import to_dot, to_mermaid, to_text
+from planner.lang.compile import compile_file
+from planner.registry import Registry
+from planner.state import RepoState, snapshot
+from planner.steps import OrderedPlan
+
+
+def _load_registry(root: Path) -> Registry:
+    # load_registry (edgit registry + component.yaml manifests) when the foundation provides it.
+    loader: Callable[[Path], Registry] = getattr(registry_mod, "load_registry", registry_mod.load_edgit_registry)
+    return loader(root)
+
+
+def _context(repo: Path, remote: str | None) -> tuple[Registry, RepoState, PlannerConfig]:
+    config = load_config(repo)
+    registry = _load_registry(repo)
+    state = snapshot(remote or config.remote, repo)
+    return registry, state, config
+
+
+def _emit(diags: list[Diagnostic], sources: dict[str, str], fmt: str) -> None:
+    for d in diags:
+        if fmt == "github":
+            print(d.github())
+        else:
+            print(d.render(sources.get(d.span.file) if d.span else None))
+
+
+def _format_option(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise typer.BadParameter(f"must be one of: {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+@app.command()
+def check(
+    plans: Annotated[list[Path], typer.Argument(help="Plan files to check.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="text or github.", callback=_format_option(("text", "github")))
+    ] = "text",
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """Parse and validate plans against the registry and the remote's tags (read-only)."""
+    registry, state, config = _context(repo, remote)
+    errors = warnings = 0
+    for plan in plans:
+        sources: dict[str, str] = {}
+        try:
+            compiled = compile_file(plan, registry=registry, state=state, config=config)
+            diags = list(compiled.diagnostics)
+            sources = {compiled.source_file: plan.read_text(encoding="utf-8")}
+        except DiagnosticError as exc:
+            diags, sources = exc.diagnostics, exc.sources
+        _emit(diags, sources, fmt)
+        errors += sum(d.severity == "error" for d in diags)
+        warnings += sum(d.severity == "warning" for d in diags)
+    print(f"checked {len(plans)} plan(s): {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    if errors:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def graph(
+    plan: Annotated[Path, typer.Argument(help="Plan file.")],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="text, dot or mermaid.", callback=_format_option(("text", "dot", "mermaid"))),
+    ] = "text",
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """Print the plan's steps in dependency order: levels of steps that may run in parallel."""
+    registry, state, config = _context(repo, remote)
+    compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config)
+    render: dict[str, Callable[[Any, Any], str]] = {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}
+    sys.stdout.write(render[fmt](compiled.levels, compiled.edges))
+
+
+__all__ = ["check", "graph"]

@@ -1,0 +1,76 @@
+"""``planner plan`` (the dry run) and ``planner show`` (render a saved plan.json)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.cli.app import app
+from planner.errors import EXIT_CHANGES, EXIT_OK, PlannerError
+
+FORMATS = ("text", "markdown", "json")
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise PlannerError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    return fmt
+
+
+@app.command()
+def plan(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="The plan file (plans/*.plan).")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Save the plan artifact (plan.json) here.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")
+    ] = False,
+    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+) -> None:
+    """Compile PLAN against the remote and the KV stores and show every change it would make."""
+    from planner.dryrun import run_plan
+
+    _check_format(fmt)
+    result = run_plan(plan_file, repo=repo, remote=remote)
+    _emit(result.render(fmt, color_stream=sys.stdout))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(result.render("markdown") + "\n")
+    if result.violations:
+        from planner.policy import PolicyError
+
+        for v in result.violations:
+            print(f"policy {v.policy}: {v.message}", file=sys.stderr)
+        raise PolicyError(f"plan blocked by policy ({len(result.violations)} violation(s)); no plan.json written")
+    if out is not None:
+        from planner.artifact import dump
+
+        out.write_text(dump(result.plan), encoding="utf-8")
+        print(f"plan saved to {out} (id {result.plan.plan_id})", file=sys.stderr)
+    if detailed_exitcode:
+        raise typer.Exit(EXIT_CHANGES if result.plan.has_changes else EXIT_OK)
+
+
+@app.command()
+def show(
+    plan_json: Annotated[Path, typer.Argument(metavar="PLAN_JSON", help="A plan.json written by `planner plan -o`.")],
+    fmt: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+    repo: Annotated[Path, typer.Option("--repo", help="Repository, for content diffs in markdown.")] = Path("."),
+) -> None:
+    """Render a saved plan."""
+    from planner.dryrun import load_plan_file, rendered
+
+    _check_format(fmt)
+    saved = load_plan_file(plan_json)
+    _emit(rendered(saved, fmt, repo=repo, color_stream=sys.stdout))
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

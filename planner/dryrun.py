@@ -1,0 +1,83 @@
+"""The ``planner plan`` pipeline as a library call: read once, compile, diff, check policy, render.
+
+Reads only: one ls-remote (snapshot), the plan file, the registry, batched git object reads and
+one ``get_many`` per KV namespace. Writes nothing to the remote or the KV stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from planner.artifact import load
+from planner.changes import ComputedPlan
+from planner.config import load_config
+from planner.diff import compute_plan, content_changes
+from planner.errors import PlannerError
+from planner.policy import Violation, environment_order
+from planner.registry import Registry, load_registry
+from planner.state import snapshot
+from planner.steps import MoveEnv
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    plan: ComputedPlan
+    violations: tuple[Violation, ...]
+    repo: Path
+    registry: Registry
+
+    def render(self, fmt: str, *, color_stream: TextIO | None = None) -> str:
+        return rendered(self.plan, fmt, repo=self.repo, registry=self.registry, color_stream=color_stream)
+
+
+def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanRun:
+    from planner.kv.bindings import open_stores
+    from planner.lang.compile import compile_file
+
+    cfg = load_config(repo)
+    registry = load_registry(repo)
+    state = snapshot(remote or cfg.remote, repo)
+    ordered = compile_file(plan_file, registry=registry, state=state, config=cfg)
+    envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
+    targets = open_stores(cfg, envs)
+    computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
+    violations = tuple(environment_order(computed, state, cfg.environments))
+    return PlanRun(computed, violations, repo, registry)
+
+
+def load_plan_file(path: Path) -> ComputedPlan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlannerError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise PlannerError(f"{path} is not UTF-8 text") from None
+    return load(text, str(path))
+
+
+def rendered(
+    plan: ComputedPlan,
+    fmt: str,
+    *,
+    repo: Path,
+    registry: Registry | None = None,
+    color_stream: TextIO | None = None,
+) -> str:
+    if fmt == "json":
+        from planner.render.json import render_json
+
+        return render_json(plan)
+    if fmt == "markdown":
+        from planner.render.markdown import render_markdown
+
+        try:
+            reg = registry if registry is not None else load_registry(repo)
+            changes = content_changes(plan, repo, reg)
+        except PlannerError:
+            changes = []  # not in the repository (e.g. `show` elsewhere): tags and keys only
+        return render_markdown(plan, changes)
+    from planner.render.text import render_text, use_color
+
+    return render_text(plan, color=color_stream is not None and use_color(color_stream))

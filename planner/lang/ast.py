@@ -1,0 +1,85 @@
+"""The plan AST: frozen dataclasses, each carrying the Span of the text it came from.
+
+Names are kept as written (``Word``) so the resolver can validate them and point at the exact
+token; nothing here has been checked against the registry or the remote yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.errors import Span
+
+
+@dataclass(frozen=True)
+class Word:
+    """A token as written, with its position."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Create:
+    components: tuple[Word, ...]
+    version: Word
+    ref: Word
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Promote:
+    components: tuple[Word, ...]
+    version: Word
+    env: Word
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Copy:
+    """``promote C from SRC to DST``: DST gets what SRC holds (after this plan's moves into SRC)."""
+
+    components: tuple[Word, ...]
+    from_env: Word
+    env: Word
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """``rollback C in ENV [to VERSION]``; without a version: the env's previous target (ledger)."""
+
+    components: tuple[Word, ...]
+    env: Word
+    version: Word | None
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerifyStmt:
+    env: Word
+    url: Word  # unquoted
+    status: Word
+    within: Word | None
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+Statement = Create | Promote | Copy | Rollback | VerifyStmt
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: Word
+    description: Word | None
+    statements: tuple[Statement, ...]
+    span: Span

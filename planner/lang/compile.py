@@ -1,0 +1,90 @@
+"""The language pipeline: parse -> build -> resolve -> order. Raises DiagnosticError on errors."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from planner.config import PlannerConfig
+from planner.errors import Diagnostic, DiagnosticError, Span
+from planner.graph import CycleError, order_steps
+from planner.lang.build import build
+from planner.lang.parser import parse
+from planner.lang.resolve import EnvHistory, RefResolver, resolve
+from planner.registry import Registry
+from planner.state import RepoState
+from planner.steps import OrderedPlan
+
+__all__ = ["compile_file", "compile_text"]
+
+
+def compile_text(
+    text: str,
+    filename: str,
+    *,
+    registry: Registry,
+    state: RepoState,
+    config: PlannerConfig,
+    ledger: EnvHistory | None = None,
+    resolve_refs: RefResolver | None = None,
+) -> OrderedPlan:
+    """Compile plan source into ordered steps; every error of the file in one DiagnosticError.
+
+    ``resolve_refs`` replaces the default git lookup of ``create ... at REF`` refs (one batched
+    ``git cat-file`` in ``config.root``), e.g. for in-memory benchmarks.
+    """
+    sources = {filename: text}
+    plan = build(parse(text, filename), filename)
+    res = resolve(plan, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs)
+    diags = sorted(res.diagnostics, key=_position)
+    if any(d.severity == "error" for d in diags):
+        raise DiagnosticError(diags, sources)
+    by_id = {s.id: s for s in res.steps}
+    try:
+        levels = order_steps(list(by_id), res.edges)
+    except CycleError as exc:
+        notes = tuple(f"{sid} at {by_id[sid].span}" for sid in exc.cycle[:-1])
+        first = by_id[exc.cycle[0]].span
+        raise DiagnosticError([Diagnostic("error", exc.message, first, notes), *diags], sources) from None
+    return OrderedPlan(
+        name=plan.name.text,
+        description=plan.description.text if plan.description else "",
+        source_file=filename,
+        source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        steps=tuple(by_id[sid] for level in levels for sid in level),
+        levels=levels,
+        diagnostics=tuple(diags),
+        edges=tuple(sorted(res.edges)),
+    )
+
+
+def compile_file(
+    path: Path | str,
+    *,
+    registry: Registry,
+    state: RepoState,
+    config: PlannerConfig,
+    ledger: EnvHistory | None = None,
+    resolve_refs: RefResolver | None = None,
+) -> OrderedPlan:
+    """Read and compile a plan file (named in diagnostics as given)."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DiagnosticError([Diagnostic("error", "no such plan file", Span(name, 1, 1))]) from None
+    except UnicodeDecodeError as exc:
+        raise DiagnosticError([Diagnostic("error", f"plan file is not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise DiagnosticError(
+            [Diagnostic("error", f"cannot read plan file: {exc.strerror}", Span(name, 1, 1))]
+        ) from None
+    return compile_text(
+        text, name, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs
+    )
+
+
+def _position(d: Diagnostic) -> tuple[int, int, int]:
+    if d.span is None:
+        return (0, 0, 0)
+    return (d.span.line, d.span.column, 0 if d.severity == "error" else 1)

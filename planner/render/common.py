@@ -1,0 +1,71 @@
+"""Shared wording for the renderers, so text and markdown describe a change the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.changes import ComputedPlan, TagChange
+from planner.model import TagName
+
+
+@dataclass(frozen=True)
+class Summary:
+    creates: int
+    moves: int
+    in_place: int
+    kv_writes: int
+    kv_unchanged: int
+    verifies: int
+    rebuilds: int
+
+    def line(self) -> str:
+        if not (self.creates or self.moves or self.kv_writes):
+            head = "No changes."
+        else:
+            head = f"{self.creates} to create, {self.moves} to move"
+        parts = [head, f"{self.in_place} in place", f"{self.kv_writes} KV writes ({self.kv_unchanged} unchanged)"]
+        if self.verifies:
+            parts.append(f"{self.verifies} verify checks")
+        if self.rebuilds:
+            parts.append(f"{self.rebuilds} need a rebuild")
+        return ", ".join(parts) + "."
+
+
+def summarize(plan: ComputedPlan) -> Summary:
+    return Summary(
+        creates=sum(t.action == "create" for t in plan.tags),
+        moves=sum(t.action == "move" for t in plan.tags),
+        in_place=sum(t.action == "noop" for t in plan.tags),
+        kv_writes=sum(not k.unchanged for k in plan.kv),
+        kv_unchanged=sum(k.unchanged for k in plan.kv),
+        verifies=len(plan.verifies),
+        rebuilds=sum(n.kind == "needs-rebuild" for n in plan.notices),
+    )
+
+
+def short(oid: str | None) -> str:
+    return oid[:12] if oid else "(none)"
+
+
+def component_of(t: TagChange) -> str:
+    tag = TagName.try_parse(t.ref)
+    return f"{tag.prefix}/{tag.component}" if tag and tag.prefix == "logic" else str(tag.component) if tag else t.ref
+
+
+def tag_line(t: TagChange) -> str:
+    """``staging: v1.0.0 -> v1.1.0`` / ``create v1.1.0 at 1a2b3c4d5e6f`` / ``production: v1.0.0 (in place)``."""
+    tag = TagName.try_parse(t.ref)
+    slot = str(tag.slot) if tag else t.ref
+    new = t.new_version or short(t.new_commit)
+    if tag is not None and tag.is_version:
+        if t.action == "noop":
+            return f"{slot} exists at {short(t.new_commit)} (in place, not pushed)"
+        return f"create {slot} at {short(t.new_commit)}"
+    if t.action == "noop":
+        return f"{slot}: {new} (in place, not pushed)"
+    old = t.old_version or (short(t.old_commit) if t.old_commit else "(none)")
+    return f"{slot}: {old} -> {new}"
+
+
+def step_kinds(plan: ComputedPlan) -> dict[str, str]:
+    return {str(s.get("id")): str(s.get("kind")) for s in plan.steps}

@@ -1,0 +1,160 @@
+"""The release ledger: a commit chain on ``refs/planner/ledger``, one commit per applied phase.
+
+Each commit's tree holds ``apply.json`` (the record); its parent is the previous ledger commit.
+The commit is built locally (hash-object + mktree + commit-tree) and advanced on the remote in
+the SAME atomic push as the tags, with its own expected old value. Reading fetches the ref once
+and reads every record in one ``git cat-file --batch``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from planner.gitio import GitError, Opt, git_text, run_git
+from planner.model import ComponentRef, TagName, Version
+from planner.state import LEDGER_REF
+
+RECORD_FILE = "apply.json"
+LOCAL_LEDGER = "refs/planner/remote-ledger"  # local copy of the remote's ledger, for reading
+
+
+def actor(repo: Path | str, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_ACTOR"):
+        return env["GITHUB_ACTOR"]
+    proc = run_git(["config", "user.name"], cwd=repo, check=False)
+    name = proc.stdout.decode("utf-8", "replace").strip()
+    proc = run_git(["config", "user.email"], cwd=repo, check=False)
+    email = proc.stdout.decode("utf-8", "replace").strip()
+    return f"{name} <{email}>" if email else (name or "unknown")
+
+
+def ci_run_url(environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    server, repo, run = env.get("GITHUB_SERVER_URL"), env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
+    if server and repo and run:
+        return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+    return None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_commit(repo: Path | str, record: Mapping[str, Any], parent: str | None) -> str:
+    """Write the record as a ledger commit on top of ``parent``; return the commit id (not pushed)."""
+    data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    blob = git_text(["hash-object", Opt("-w"), Opt("--stdin")], cwd=repo, input=data).strip()
+    tree = git_text(["mktree"], cwd=repo, input=f"100644 blob {blob}\t{RECORD_FILE}\n".encode()).strip()
+    msg = f"apply {record.get('apply_id', '?')}: {record.get('plan_name', '')}\n"
+    args: list[str | Opt] = ["commit-tree", tree]
+    if parent:
+        args += [Opt("-p"), parent]
+    env = {
+        "GIT_AUTHOR_NAME": "release-planner",
+        "GIT_AUTHOR_EMAIL": "planner@localhost",
+        "GIT_COMMITTER_NAME": "release-planner",
+        "GIT_COMMITTER_EMAIL": "planner@localhost",
+    }
+    return git_text(args, cwd=repo, input=msg.encode(), env=env).strip()
+
+
+def fetch_ledger(repo: Path | str, remote: str, expected: str | None) -> None:
+    """Make the remote's ledger commit (and its ancestors) available locally, as LOCAL_LEDGER."""
+    if expected is None:
+        return
+    have = run_git(["cat-file", Opt("-e"), f"{expected}^{{commit}}"], cwd=repo, check=False)
+    if have.returncode != 0:
+        run_git(
+            ["fetch", Opt("--no-tags"), Opt("--quiet"), remote, f"+{LEDGER_REF}:{LOCAL_LEDGER}"],
+            cwd=repo,
+        )
+    else:
+        run_git(["update-ref", LOCAL_LEDGER, expected], cwd=repo)
+
+
+def read_records(repo: Path | str, head: str | None) -> list[dict[str, Any]]:
+    """Every record from ``head`` back to the first apply, newest first (two git processes)."""
+    if head is None:
+        return []
+    commits = git_text(["rev-list", Opt("--first-parent"), head], cwd=repo).split()
+    if not commits:
+        return []
+    proc = run_git(
+        ["cat-file", Opt("--batch")],
+        cwd=repo,
+        input="".join(f"{c}:{RECORD_FILE}\n" for c in commits).encode(),
+    )
+    out: list[dict[str, Any]] = []
+    data = proc.stdout
+    pos = 0
+    for commit in commits:
+        nl = data.index(b"\n", pos)
+        header = data[pos:nl].decode()
+        if header.endswith("missing"):
+            pos = nl + 1
+            continue
+        size = int(header.split()[2])
+        body = data[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size + 1
+        try:
+            rec = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise GitError(f"ledger commit {commit[:12]} holds an unreadable record: {exc}") from None
+        rec["ledger_commit"] = commit
+        out.append(rec)
+    return out
+
+
+def history(
+    repo: Path | str, remote: str, *, component: str | None = None, env: str | None = None
+) -> list[dict[str, Any]]:
+    """Ledger records newest first, optionally only those touching ``component`` and/or ``env``."""
+    from planner.state import read_remote_refs
+
+    head = read_remote_refs(remote, cwd=repo).get(LEDGER_REF, (None, None))[0]
+    fetch_ledger(repo, remote, head)
+    records = read_records(repo, head)
+    return [r for r in records if _touches(r, component, env)]
+
+
+def _touches(record: Mapping[str, Any], component: str | None, env: str | None) -> bool:
+    if component is None and env is None:
+        return True
+    for ch in record.get("refs", []):
+        tag = TagName.try_parse(ch["ref"])
+        if tag is None:
+            continue
+        if component is not None and str(tag.component) != component:
+            continue
+        if env is not None and str(tag.slot) != env:
+            continue
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class LedgerEnvHistory:
+    """The language's EnvHistory protocol (``rollback C in ENV`` without a version), from the ledger."""
+
+    records: Sequence[Mapping[str, Any]]  # newest first
+
+    def previous_target(self, component: ComponentRef, env: str) -> tuple[str, Version | None] | None:
+        """Where ``component``'s ``env`` pointed before its last recorded move (None: never moved)."""
+        for rec in self.records:
+            for ch in rec.get("refs", []):
+                tag = TagName.try_parse(ch["ref"])
+                if tag is None or tag.component != component or str(tag.slot) != env:
+                    continue
+                commit = ch.get("before_commit")
+                if commit is None:
+                    return None  # the env did not exist before its last move
+                ver = ch.get("before_version")
+                return commit, Version.parse(ver) if ver else None
+        return None

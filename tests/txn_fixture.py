@@ -1,0 +1,131 @@
+"""A real repository + bare remote + SQLite KV for apply tests; plans are compiled for real.
+
+``build(root)`` -> TxnFixture. Components: prompts/extraction (v1.0.0, v1.1.0; staging and
+production at v1.0.0, edgit-nested), prompts/summary (v1.0.0; staging at v1.0.0), agents/analyzer
+(v1.0.0, v2.0.0; staging at v1.0.0). KV (sqlite, .planner/kv.sqlite) holds the staging and
+production env keys with the v1.0.0 contents, as a previous sync would have left them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planner.changes import ComputedPlan
+from planner.config import load_config
+from planner.kv.base import KVEntry
+from planner.kv.bindings import NamespaceTarget, open_stores
+from planner.state import LEDGER_REF
+from tests.gitrepo import GIT_ENV, EdgitRepo, git
+
+ROOT = Path(__file__).resolve().parents[1]
+ENVS = ("staging", "production")
+EXT, SUMM, ANA = "components/prompts/extraction", "components/prompts/summary", "components/agents/analyzer"
+
+
+@dataclass
+class TxnFixture:
+    repo: EdgitRepo
+    commits: dict[str, str]
+    remote_url: str  # what apply pushes to (path, file:// or git://)
+
+    @property
+    def work(self) -> Path:
+        return self.repo.work
+
+    def targets(self) -> dict[str, NamespaceTarget]:
+        return open_stores(load_config(self.work), ENVS)
+
+    def kv(self, env: str) -> dict[str, bytes]:
+        store = self.targets()[env].store
+        keys = store.list_keys("")
+        return {k: e.value for k, e in store.get_many(keys).items()}
+
+    def plan(self, text: str, filename: str = "plans/test.plan") -> ComputedPlan:
+        from planner.cli.apply import compile_and_plan
+
+        return compile_and_plan(text, filename, repo=self.work, remote=self.remote_url)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything apply may change: remote refs (tags + ledger) and every KV key."""
+        refs = self.repo.remote_refs()
+        return {
+            "refs": {r: o for r, o in refs.items() if r.startswith(("refs/tags/", "refs/planner/"))},
+            "kv": {env: self.kv(env) for env in ENVS},
+        }
+
+    def peeled(self, ref: str) -> str:
+        return git(self.repo.remote, "rev-parse", f"{ref}^{{commit}}")
+
+    def ledger(self) -> str | None:
+        return self.repo.remote_refs().get(LEDGER_REF)
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, **GIT_ENV, **(env or {})}
+        full_env["PYTHONPATH"] = str(ROOT)
+        return subprocess.run(
+            [sys.executable, "-m", "planner", *args, "--repo", str(self.work), "--remote", self.remote_url],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=120,
+        )
+
+
+def sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def build(root: Path) -> TxnFixture:
+    repo = EdgitRepo.create(root)
+    c: dict[str, str] = {}
+    c["ext1"] = repo.register("extraction", "prompt", "prompts/extraction.md", "Extract v1\n")
+    c["summ1"] = repo.register("summary", "prompt", "prompts/summary.md", "Summarize v1\n")
+    c["ana1"] = repo.register("analyzer", "agent-definition", "agents/analyzer.yaml", "model: a\n")
+    repo.write("prompts/extraction.md", "Extract v1.1\n")
+    c["ext11"] = repo.commit("extraction 1.1")
+    repo.write("agents/analyzer.yaml", "model: b\n")
+    c["ana2"] = repo.commit("analyzer 2")
+    repo.tag_version(EXT, "v1.0.0", c["ext1"])
+    repo.tag_version(EXT, "v1.1.0", c["ext11"])
+    repo.set_env(EXT, "staging", "v1.0.0")
+    repo.set_env(EXT, "production", "v1.0.0")
+    repo.tag_version(SUMM, "v1.0.0", c["summ1"])
+    repo.set_env(SUMM, "staging", "v1.0.0")
+    repo.tag_version(ANA, "v1.0.0", c["ana1"])
+    repo.tag_version(ANA, "v2.0.0", c["ana2"])
+    repo.set_env(ANA, "staging", "v1.0.0")
+    repo.push()
+    repo.write("planner.toml", 'remote = "origin"\n[kv]\nstore = "sqlite"\npath = ".planner/kv.sqlite"\n')
+    (repo.work / ".git/info/exclude").write_text(".planner/\nplanner.toml\n")
+    fx = TxnFixture(repo, c, str(repo.remote))
+    t = fx.targets()
+    t["staging"].store.put_many(
+        [
+            KVEntry("prompts/extraction@staging", b"Extract v1\n"),
+            KVEntry("prompts/summary@staging", b"Summarize v1\n"),
+            KVEntry("agents/analyzer@staging", b"model: a\n"),
+        ]
+    )
+    t["production"].store.put_many([KVEntry("prompts/extraction@production", b"Extract v1\n")])
+    return fx
+
+
+def write_plan_json(fx: TxnFixture, plan: ComputedPlan, name: str = "plan.json") -> Path:
+    from planner.artifact import dump
+
+    path = fx.work.parent / name
+    path.write_text(dump(plan), encoding="utf-8")
+    return path
+
+
+def ledger_records(fx: TxnFixture) -> list[dict[str, Any]]:
+    out = fx.cli("history", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    return list(json.loads(out.stdout)["applies"])
