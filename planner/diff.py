@@ -20,8 +20,9 @@ from planner.changes import ComputedPlan, KVChange, Notice, TagAction, TagChange
 from planner.errors import PlannerError
 from planner.gitio import Opt, redact_url, run_git
 from planner.kv.base import KVStore
+from planner.kv.bindings import content_metadata
 from planner.kv.layout import keys_for
-from planner.model import TYPE_TO_NAMESPACE, ComponentRef, Version, build_tag, env_message, version_message
+from planner.model import TYPE_TO_NAMESPACE, ComponentRef, TagName, Version, build_tag, env_message, version_message
 from planner.registry import REGISTRY_PATH, Registry
 from planner.state import RepoState
 from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Step
@@ -124,6 +125,7 @@ class _Draft:
     slot: str
     commit: str
     level: int
+    version: str | None
 
 
 def compute_plan(
@@ -217,7 +219,10 @@ def compute_plan(
             slots.append(("project", step.env))
             for phase, slot in slots:
                 for key in keys_for(target.layouts, step.component.namespace, step.component.name, slot):
-                    drafts.append(_Draft(step.id, step.env, key, phase, step.component, slot, step.commit, level))
+                    version = str(step.version) if step.version else None
+                    drafts.append(
+                        _Draft(step.id, step.env, key, phase, step.component, slot, step.commit, level, version)
+                    )
         else:
             verifies.append(VerifyCheck(step.id, step.env, step.url, step.expect, step.within_seconds, level))
 
@@ -249,12 +254,16 @@ def _kv_changes(
     repo: Path, registry: Registry, targets: Mapping[str, NamespaceTargetLike], drafts: list[_Draft]
 ) -> list[KVChange]:
     files = read_component_files(repo, registry, [(d.commit, d.component) for d in drafts])
-    # Expected old values: ONE get_many per namespace.
-    old: dict[str, dict[str, str]] = {}
-    for env in sorted({d.env for d in drafts}):
-        keys = sorted({d.key for d in drafts if d.env == env})
-        got = targets[env].store.get_many(keys)
-        old[env] = {k: sha256_hex(e.value) for k, e in got.items()}
+    # Expected old values: ONE get_many per namespace (envs sharing a store share the read).
+    by_store: dict[int, tuple[KVStore, set[str]]] = {}
+    for d in drafts:
+        store = targets[d.env].store
+        by_store.setdefault(id(store), (store, set()))[1].add(d.key)
+    got: dict[int, dict[str, str]] = {
+        sid: {k: sha256_hex(e.value) for k, e in store.get_many(sorted(keys)).items()}
+        for sid, (store, keys) in by_store.items()
+    }
+    old = {env: got[id(targets[env].store)] for env in {d.env for d in drafts}}
     out: list[KVChange] = []
     seen: dict[tuple[str, str], str] = {}
     emitted: set[tuple[str, str]] = set()
@@ -286,6 +295,7 @@ def _kv_changes(
                 d.commit,
                 before == new,
                 d.level,
+                content_metadata(str(d.component), d.version, d.commit, blob.data),
             )
         )
     return out
@@ -315,8 +325,8 @@ def content_changes(plan: ComputedPlan, repo: Path | str, registry: Registry) ->
     wanted: list[tuple[str, ComponentRef]] = []
     parsed: list[tuple[TagChange, ComponentRef, str]] = []
     for t in moves:
-        _, _, ns, name, env = t.ref.split("/", 4)
-        ref = ComponentRef(ns, name)
+        tag = TagName.parse(t.ref)
+        ref, env = tag.component, str(tag.slot)
         parsed.append((t, ref, env))
         wanted.append((t.new_commit, ref))
         if t.old_commit:

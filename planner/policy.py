@@ -2,7 +2,9 @@
 
 Environment order: with ``environments = ["dev", "staging", "production"]`` in planner.toml, a
 promotion into an environment must bring a version that the previous environment holds, now
-or after this plan. Rollbacks are exempt (they restore what was there before).
+or after this plan. "Previous" is the nearest earlier environment the component has a tag in, so a
+component that skips a stage entirely is not blocked by it. Rollbacks are exempt (they restore
+what was there before).
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ def environment_order(plan: ComputedPlan, state: RepoState, environments: Sequen
     for step_id, comp, env, version, commit in moves:
         if env not in environments:
             continue
-        i = environments.index(env)
-        if i == 0:
+        # The nearest earlier environment this component lives in (has a tag, now or after the
+        # plan); a component never deployed to an earlier stage is not held back by it.
+        earlier = [e for e in environments[: environments.index(env)] if (comp, e) in after]
+        if not earlier:
             continue
-        prev = environments[i - 1]
-        if after.get((comp, prev)) != commit:
+        prev = earlier[-1]
+        if after[(comp, prev)] != commit:
             what = version or commit[:12]
             out.append(
                 Violation(

@@ -8,6 +8,10 @@ from planner.changes import ComputedPlan, TagChange
 from planner.model import TagName
 
 
+def _n(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 @dataclass(frozen=True)
 class Summary:
     creates: int
@@ -23,11 +27,11 @@ class Summary:
             head = "No changes."
         else:
             head = f"{self.creates} to create, {self.moves} to move"
-        parts = [head, f"{self.in_place} in place", f"{self.kv_writes} KV writes ({self.kv_unchanged} unchanged)"]
+        parts = [head, f"{self.in_place} in place", f"{_n(self.kv_writes, 'KV write')} ({self.kv_unchanged} unchanged)"]
         if self.verifies:
-            parts.append(f"{self.verifies} verify checks")
+            parts.append(_n(self.verifies, "verify check"))
         if self.rebuilds:
-            parts.append(f"{self.rebuilds} need a rebuild")
+            parts.append(_n(self.rebuilds, "component needs", "components need") + " a rebuild")
         return ", ".join(parts) + "."
 
 

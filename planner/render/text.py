@@ -41,18 +41,15 @@ def render_text(plan: ComputedPlan, *, color: bool = False) -> str:
     out.append(c("KV", "bold"))
     if not plan.kv:
         out.append("  (no KV writes)")
-    for k in plan.kv:
-        if k.unchanged:
-            out.append(c(f"  = {k.namespace} {k.key}  unchanged ({k.size} bytes)", "dim"))
-        else:
-            mark, style = ("+", "green") if k.old_sha256 is None else ("~", "yellow")
-            out.append(
-                c(
-                    f"  {mark} {k.namespace} {k.key}  {short(k.old_sha256)} -> {short(k.new_sha256)} "
-                    f"({k.size} bytes, {k.phase})",
-                    style,
-                )
-            )
+    for ns in dict.fromkeys(k.namespace for k in plan.kv):  # namespaces in step order
+        out.append(f"  {ns}:")
+        for k in (k for k in plan.kv if k.namespace == ns):
+            if k.unchanged:
+                out.append(c(f"    = {k.key}  unchanged ({k.size} bytes)", "dim"))
+            else:
+                mark, style = ("+", "green") if k.old_sha256 is None else ("~", "yellow")
+                line = f"    {mark} {k.key}  {short(k.old_sha256)} -> {short(k.new_sha256)} ({k.size} bytes, {k.phase})"
+                out.append(c(line, style))
     if plan.verifies:
         out.append("")
         out.append(c("Verify", "bold"))

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner.artifact import load, stale_targets
+from planner.cli import run
+from planner.kv.base import KVEntry
+from planner.kv.sqlite import SqliteKV
+from planner.state import snapshot
+from tests.fixtures_lang import LangFixture, build_lang_fixture
+
+
+@pytest.fixture
+def fx(tmp_path: Path) -> LangFixture:
+    fx = build_lang_fixture(tmp_path)
+    work = fx.repo.work
+    (work / "planner.toml").write_text(
+        f'remote = "{fx.repo.remote}"\nenvironments = ["dev", "staging", "production"]\n', encoding="utf-8"
+    )
+    # The embedded store already holds what staging serves, so an in-place plan is a true no-op.
+    SqliteKV(work / ".planner/kv.sqlite", "staging").put_many(
+        [KVEntry("prompts/extraction@staging", b"Extract v1\n"), KVEntry("prompts/extraction@v1.0.0", b"Extract v1\n")]
+    )
+    (work / "plans").mkdir()
+    plans = {
+        "release.plan": 'plan "r" {\n  promote agents/analyzer v2.0.0 to staging\n'
+        "  rollback schemas/invoice in production to v0.9.0\n}\n",
+        "noop.plan": 'plan "n" {\n  promote prompts/extraction v1.0.0 to staging\n}\n',
+        "skip.plan": 'plan "s" {\n  promote agents/analyzer v2.0.0 to production\n}\n',
+    }
+    for name, text in plans.items():
+        (work / "plans" / name).write_text(text, encoding="utf-8")
+    return fx
+
+
+def plan_cli(fx: LangFixture, *args: str) -> int:
+    return run(["plan", *args, "--repo", str(fx.repo.work)])
+
+
+def test_exit_codes(fx: LangFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(fx.repo.work)
+    assert plan_cli(fx, "plans/release.plan", "--detailed-exitcode") == 2
+    out = capsys.readouterr().out
+    assert "agents/analyzer" in out and "staging: v1.0.0 -> v2.0.0" in out
+    assert plan_cli(fx, "plans/release.plan") == 0  # without --detailed-exitcode, changes still exit 0
+    assert plan_cli(fx, "plans/noop.plan", "--detailed-exitcode") == 0
+    assert "No changes." in capsys.readouterr().out
+    assert plan_cli(fx, "plans/skip.plan", "--detailed-exitcode", "-o", "skip.json") == 3
+    err = capsys.readouterr().err
+    assert "staging does not hold it" in err and not (fx.repo.work / "skip.json").exists()
+    assert plan_cli(fx, "plans/missing.plan") == 1
+    assert plan_cli(fx, "plans/release.plan", "--format", "yaml") == 1
+
+
+def test_json_stdout_artifact_and_show(
+    fx: LangFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(fx.repo.work)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert plan_cli(fx, "plans/release.plan", "--format", "json", "-o", "plan.json") == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)  # stdout is the JSON alone
+    assert "plan saved to plan.json" in captured.err
+    saved = load((fx.repo.work / "plan.json").read_text(encoding="utf-8"))
+    assert saved.plan_id == doc["plan_id"]
+    assert saved.source_file == "plans/release.plan"
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n") and "### Release plan `r`" in text
+    assert run(["show", "plan.json", "--format", "markdown", "--repo", str(fx.repo.work)]) == 0
+    md = capsys.readouterr().out
+    assert "schemas/invoice" in md and "production: v1.0.0 -> v0.9.0" in md and "```diff" in md
+    assert run(["show", "plan.json", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == doc
+    (fx.repo.work / "bad.json").write_text('{"format_version": 7}', encoding="utf-8")
+    assert run(["show", "bad.json"]) == 1
+    assert "bad.json:1:1: error: unsupported plan format_version 7" in capsys.readouterr().err
+
+
+def test_plan_never_writes_remote_or_kv(fx: LangFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    work = fx.repo.work
+    db = work / ".planner/kv.sqlite"
+    refs = fx.repo.remote_refs()
+    kv_bytes = db.read_bytes()
+    kv_rows = SqliteKV(db, "staging").list_keys()
+    for name in ("release.plan", "noop.plan", "skip.plan"):
+        plan_cli(fx, str(work / "plans" / name), "--format", "markdown")
+    capsys.readouterr()
+    assert fx.repo.remote_refs() == refs
+    assert db.read_bytes() == kv_bytes
+    assert SqliteKV(db, "staging").list_keys() == kv_rows
+    assert SqliteKV(db, "production").list_keys() == []
+
+
+def test_staleness_from_saved_artifact(fx: LangFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    work = fx.repo.work
+    assert plan_cli(fx, str(work / "plans/release.plan"), "-o", str(work / "plan.json")) == 0
+    capsys.readouterr()
+    plan = load((work / "plan.json").read_text(encoding="utf-8"))
+    fx.repo.set_env("components/agents/analyzer", "staging", "v2.0.0")  # someone else promotes
+    fx.repo.push()
+    stores = {env: SqliteKV(work / ".planner/kv.sqlite", env) for env in ("staging", "production")}
+    assert stale_targets(plan, snapshot(str(fx.repo.remote), work), stores) == [
+        "refs/tags/components/agents/analyzer/staging"
+    ]
