@@ -77,6 +77,7 @@ _EXAMPLES: dict[str, list[str]] = {
         'plan "p" { verify staging get "u" 200 }',
     ],
     'a plan file starts with plan "NAME" { ... }': [
+        "",
         "promote",
         "create",
         "plan p",
@@ -92,7 +93,18 @@ _EXAMPLES: dict[str, list[str]] = {
         'plan "p" { rollback a in staging',
     ],
     "the description must come first in the plan, before any statement": [
-        'plan "p" { promote a v1.0.0 to staging description',
+        'plan "p" { promote a v1.0.0 to staging description "x" }',
+    ],
+    "unknown statement: statements start with create, promote, rollback or verify ('name:' labels one)": [
+        'plan "p" { deploy a }',
+        'plan "p" { deploy a v1.0.0 }',
+        'plan "p" { deploy v1.0.0 }',
+        'plan "p" { deploy [ }',
+        'plan "p" { deploy }',
+        'plan "p" { promote a v1.0.0 to staging deploy a }',
+    ],
+    "missing label after 'after'": [
+        'plan "p" { promote a v1.0.0 to staging after }',
     ],
 }
 
@@ -137,44 +149,38 @@ def _describe_expected(expected: set[str] | frozenset[str]) -> str:
     return ", ".join(ordered[:-1]) + " or " + ordered[-1]
 
 
-def _state_key(exc: UnexpectedInput) -> tuple[int | None, str | None]:
-    """(LALR state number, offending token type): what identifies a kind of mistake."""
-    state = getattr(exc, "state", None)
-    number = getattr(state, "position", state)
+def _state_key(exc: UnexpectedInput) -> tuple[frozenset[str], str | None]:
+    """(what the parser could accept, offending token type): what identifies a kind of mistake.
+
+    LALR states are shared between statements (e.g. right after a component), so the set of
+    acceptable tokens, computed by lark's interactive parser, tells mistakes apart better.
+    """
+    accepts = getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ()
     token = getattr(exc, "token", None)
-    return (number if isinstance(number, int) else None, getattr(token, "type", None))
+    return (frozenset(accepts), getattr(token, "type", None))
 
 
 @functools.cache
-def _example_table() -> tuple[tuple[tuple[int | None, str | None], str], ...]:
+def _example_table() -> dict[tuple[frozenset[str], str | None], str]:
     # lark's own match_examples trips over the contextual lexer's ParserState objects
-    # (lark 1.3), so the table is matched here on (state, token type) keys.
-    rows: list[tuple[tuple[int | None, str | None], str]] = []
+    # (lark 1.3), so the table is matched here.
+    rows: dict[tuple[frozenset[str], str | None], str] = {}
     for label, examples in _EXAMPLES.items():
         for example in examples:
             try:
                 get_parser().parse(example)
             except UnexpectedInput as exc:
-                rows.append((_state_key(exc), label))
-    return tuple(rows)
+                rows.setdefault(_state_key(exc), label)
+    return rows
 
 
 def _match_example(exc: UnexpectedInput) -> str | None:
     if isinstance(exc, UnexpectedCharacters):  # a stray character: say which, not a guess
         return None
     key = _state_key(exc)
-    if key[1] == "$END" and "RBRACE" in getattr(exc, "expected", ()):
+    if key[1] == "$END" and "RBRACE" in key[0]:
         return "missing '}' at the end of the plan"
-    if key[0] is None:
-        return None
-    table = _example_table()
-    for k, label in table:  # exact: same state, same kind of token
-        if k == key:
-            return label
-    for k, label in table:  # same state, any token
-        if k[0] == key[0]:
-            return label
-    return None
+    return _example_table().get(key)
 
 
 def _token_text(tok: Token) -> str:
