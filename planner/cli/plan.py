@@ -43,11 +43,9 @@ def plan(
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(result.render("markdown") + "\n")
     if result.violations:
-        from planner.policy import PolicyError
+        from planner.policy import raise_if_blocked
 
-        for v in result.violations:
-            print(f"policy {v.policy}: {v.message}", file=sys.stderr)
-        raise PolicyError(f"plan blocked by policy ({len(result.violations)} violation(s)); no plan.json written")
+        raise_if_blocked(result.violations, stage="plan")
     if out is not None:
         from planner.artifact import dump
 

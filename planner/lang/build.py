@@ -125,6 +125,18 @@ class _Builder(Transformer[Token, ast.Plan]):
             self._word(env), self._word(url, quoted=True), self._word(status), within, self._span(meta)
         )
 
+    @v_args(meta=True)
+    def reject(self, meta: Meta, children: list[Any]) -> ast.Reject:
+        comps, version, *rest = children
+        reason = self._word(rest[0], quoted=True) if rest else None
+        return ast.Reject(comps, self._word(version), reason, self._span(meta))
+
+    @v_args(meta=True)
+    def override(self, meta: Meta, children: list[Any]) -> ast.Override:
+        comps, version, *rest = children
+        reason = self._word(rest[0], quoted=True) if rest else None
+        return ast.Override(comps, self._word(version), reason, self._span(meta))
+
 
 def build(tree: Tree[Token], filename: str) -> ast.Plan:
     """Transform a parse tree into the AST; errors raised inside arrive unwrapped."""
