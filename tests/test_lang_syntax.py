@@ -35,7 +35,10 @@ CASES = [
         "syntax error: missing '}' at the end of the plan",
         2,
         22,
-        ("found end of file", "expected 'after', 'create', 'override', 'promote', 'reject', 'rollback', 'verify', '}' or a label"),
+        (
+            "found end of file",
+            "expected 'after', 'create', 'override', 'promote', 'reject', 'rollback', 'verify', '}' or a label",
+        ),
     ),
     (
         'plan "p" { promote a v1.0.0 to staging $ }',
