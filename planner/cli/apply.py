@@ -241,6 +241,9 @@ def history(
         for k in r["kv"]:
             b = (k["before_sha256"] or "(none)")[:12]
             print(f"    kv {k['namespace']}:{k['key']}: {b} -> {k['after_sha256'][:12]}")
+        for m in r.get("marks", []):  # reject/override marks (planner.policy)
+            why = f": {m['reason']}" if m.get("reason") else ""
+            print(f"    {m['kind']} {m['component']} {m['version']}{why}")
 
 
 @app.command()
