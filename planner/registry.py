@@ -16,13 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import Diagnostic, DiagnosticError, DiagnosticSink, Span
 from planner.model import ComponentRef, ModelError, Prefix, namespace_for_type, validate_name
-from planner.refs import YamlRef, compose_all, is_yaml_path, scan_yaml
+
+if TYPE_CHECKING:  # yaml is imported only when a manifest or a YAML file is read (start-up time)
+    import yaml
+
+    from planner.refs import YamlRef
 
 REGISTRY_PATH = ".edgit/components.json"
 REGISTRY_VERSION = "3.0.0"
@@ -220,6 +222,10 @@ def _node_span(file: str, node: yaml.Node) -> Span:
 
 def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Component | None]:
     """Parse one ``component.yaml``; problems go to ``sink`` with their positions."""
+    import yaml
+
+    from planner.refs import compose_all
+
     rel = file.relative_to(root).as_posix()
     text = file.read_text(encoding="utf-8")
     docs = compose_all(rel, text)
@@ -339,6 +345,8 @@ def load_registry(root: Path | str = ".") -> Registry:
     yaml_refs: dict[ComponentRef, tuple[YamlRef, ...]] = {}
     warnings: list[Diagnostic] = []
     for ref, c in sorted(comps.items()):
+        from planner.refs import is_yaml_path, scan_yaml
+
         target = root / c.path
         if not _inside(root, target):
             sink.error(f"component {c.name!r}: path {c.path!r} escapes the repository (symlink)", c.span)

@@ -103,9 +103,10 @@ def build_state(
 ) -> RepoState:
     """Pure: assemble a RepoState from already-read refs (also used by tests and benchmarks)."""
     comps: dict[ComponentRef, ComponentState] = {}
+    by_name: dict[tuple[str, str], ComponentState] = {}  # (namespace, name) -> state, no object per ref
     ignored: list[str] = []
     problems: list[str] = []
-    env_tags: list[RemoteTag] = []
+    env_tags: list[tuple[ComponentState, str, RemoteTag]] = []
     ledger: str | None = None
     for ref, (obj, commit) in remote_refs.items():
         if ref == LEDGER_REF:
@@ -118,26 +119,29 @@ def build_state(
             ignored.append(ref)
             continue
         rt = RemoteTag(tag, obj, commit)
-        cs = comps.get(tag.component)
+        cs = by_name.get((tag.namespace, tag.name))
         if cs is None:
-            cs = comps[tag.component] = ComponentState(tag.component, tag.prefix)
+            cref = tag.component
+            cs = by_name[(tag.namespace, tag.name)] = comps[cref] = ComponentState(cref, tag.prefix)
         elif cs.prefix != tag.prefix:
-            problems.append(f"{tag.component} has tags under both 'components/' and 'logic/' ({ref})")
+            problems.append(f"{cs.ref} has tags under both 'components/' and 'logic/' ({ref})")
             continue
-        if isinstance(tag.slot, Version):
-            cs.versions[tag.slot] = rt
+        slot = tag.slot
+        if isinstance(slot, Version):
+            cs.versions[slot] = rt
         else:
-            env_tags.append(rt)
-    by_commit: dict[tuple[ComponentRef, str], Version] = {}
+            env_tags.append((cs, slot, rt))
+    by_commit: dict[tuple[int, str], Version] = {}  # (id of the component state, commit) -> version
     for cs in comps.values():
-        cs.versions = dict(sorted(cs.versions.items()))
+        if len(cs.versions) > 1:
+            cs.versions = dict(sorted(cs.versions.items(), key=lambda kv: kv[0]._key()))
         for v, t in cs.versions.items():  # ascending, so the highest version at a commit wins
-            by_commit[(cs.ref, t.commit)] = v
-    for rt in env_tags:
-        env = str(rt.tag.slot)
-        comps[rt.tag.component].envs[env] = EnvPointer(env, rt, by_commit.get((rt.tag.component, rt.commit)))
+            by_commit[(id(cs), t.commit)] = v
+    for cs, env, rt in env_tags:
+        cs.envs[env] = EnvPointer(env, rt, by_commit.get((id(cs), rt.commit)))
     for cs in comps.values():
-        cs.envs = dict(sorted(cs.envs.items()))
+        if len(cs.envs) > 1:
+            cs.envs = dict(sorted(cs.envs.items()))
     divergences: list[Divergence] = []
     if local_refs is not None:
         for ref, local_oid in sorted(local_refs.items()):
@@ -148,7 +152,7 @@ def build_state(
                 divergences.append(Divergence(ref, local_oid, remote_entry[0]))
     return RepoState(
         remote=redact_url(remote),
-        components=dict(sorted(comps.items())),
+        components=dict(sorted(comps.items(), key=lambda kv: (kv[0].namespace, kv[0].name))),
         refs={ref: obj for ref, (obj, _) in remote_refs.items()},
         ledger=ledger,
         divergences=tuple(divergences),

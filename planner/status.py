@@ -6,6 +6,7 @@ contract (docs/foundation.md); ``STATUS_SCHEMA`` changes whenever it changes inc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from planner.errors import PlannerError
@@ -68,10 +69,9 @@ def _component_doc(
         "path": reg.path if reg else None,
         "uses": sorted(str(u) for u in deps.get(ref, ())),
         "latest": str(cs.latest) if cs and cs.latest else None,
-        "versions": [
-            {"version": str(v), "commit": t.commit, "tag_object": t.object}
-            for v, t in (cs.versions.items() if cs else [])
-        ],
+        # Version strings only (semver ascending): commits and tag objects of versions are in the
+        # library's RepoState; keeping them out halves the document on a 10,000-tag remote.
+        "versions": [str(v) for v in cs.versions] if cs else [],
         "envs": env_docs,
     }
 
@@ -95,3 +95,35 @@ def build_status(
         "ignored_refs": list(state.ignored),
         "problems": list(state.problems),
     }
+
+
+def state_warnings(doc: dict[str, Any]) -> list[str]:
+    """Divergences, ignored refs and problems as ``warning:`` lines (for stderr, never for JSON stdout)."""
+    out = []
+    for d in doc["divergences"]:
+        if d["remote"] is None:
+            msg = f"{d['ref']}: exists locally ({d['local'][:12]}) but not on the remote"
+        else:
+            msg = f"{d['ref']}: local tag is stale ({d['local'][:12]}), the remote has {d['remote'][:12]}"
+        out.append(f"warning: {msg}")
+    out.extend(f"warning: ignored remote ref with an invalid tag name: {ref!r}" for ref in doc["ignored_refs"])
+    out.extend(f"warning: {p}" for p in doc["problems"])
+    return out
+
+
+def status_document(
+    repo: Path, *, component: str | None = None, env: str | None = None, remote: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Read config, registry and the remote snapshot; return the status document and warnings."""
+    from planner.config import load_config
+    from planner.model import validate_env
+    from planner.registry import load_registry
+    from planner.state import snapshot
+
+    if env is not None:
+        validate_env(env)
+    cfg = load_config(repo)
+    registry = load_registry(repo)
+    state = snapshot(remote or cfg.remote, repo)
+    doc = build_status(registry, state, component=component, env=env)
+    return doc, state_warnings(doc) + [w.render() for w in registry.warnings]

@@ -34,7 +34,7 @@ def test_status_json_shape(demo: DemoRepo, capsys: pytest.CaptureFixture[str]) -
     comps = {c["component"]: c for c in doc["components"]}
     assert list(comps) == ["agents/analyzer", "prompts/extraction", "schemas/invoice", "scripts/router"]
     ext = comps["prompts/extraction"]
-    assert [v["version"] for v in ext["versions"]] == ["v1.0.0", "v1.1.0"]
+    assert ext["versions"] == ["v1.0.0", "v1.1.0"]
     assert ext["envs"]["staging"]["version"] == "v1.1.0" and ext["envs"]["production"]["version"] == "v1.0.0"
     assert comps["agents/analyzer"]["envs"]["staging"]["version"] is None
     assert comps["agents/analyzer"]["uses"] == ["prompts/extraction", "schemas/invoice"]
@@ -147,3 +147,42 @@ def test_subprocess_status_json(demo: DemoRepo) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schema"] == "planner.status/1"
+
+
+def test_fast_path_parsing() -> None:
+    from planner.entry import parse_fast_status
+
+    assert parse_fast_status(["status", "--format", "json"]) == {"--format": "json"}
+    assert parse_fast_status(["status", "x", "--env=staging", "--format=json", "--repo", "r"]) == {
+        "component": "x",
+        "--env": "staging",
+        "--format": "json",
+        "--repo": "r",
+    }
+    for argv in (
+        ["status"],  # text: rich table through Typer
+        ["status", "--format", "json", "--help"],
+        ["status", "--format", "json", "--env", "-x"],
+        ["status", "--format", "json", "a", "b"],
+        ["status", "--format", "json", "--format", "json"],
+        ["status", "--format"],
+        ["components", "list", "--format", "json"],
+    ):
+        assert parse_fast_status(argv) is None, argv
+
+
+def test_fast_path_matches_typer_path(demo: DemoRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["status", "--format", "json", "--repo", str(demo.work), "--env", "staging"]
+    fast = subprocess.run([str(PLANNER), *args], capture_output=True, text=True, timeout=60, check=True)
+    assert run(args) == 0
+    assert json.loads(fast.stdout) == json.loads(capsys.readouterr().out)
+    # Errors fall back to the full CLI: same message, exit code 1, no traceback.
+    bad = subprocess.run(
+        [str(PLANNER), "status", "--format", "json", "--repo", str(demo.work), "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.strip() == "error: unknown component 'nope': not in the registry and no tags on the remote"

@@ -122,7 +122,7 @@ def test_strip_jsonc_keeps_positions() -> None:
 
 def test_missing_things_are_named(tmp_path: Path) -> None:
     write(tmp_path, "planner.toml", '[kv]\nstore = "cloudflare"\nbinding = "OTHER_KV"\n')
-    with pytest.raises(BindingError, match=r"no wrangler file"):
+    with pytest.raises(BindingError, match=r"no wrangler file .*\(environment staging, binding OTHER_KV\)"):
         open_stores(load_config(tmp_path), ["staging"], environ=CF_ENV)
     write(tmp_path, "wrangler.toml", WRANGLER_TOML)
     with pytest.raises(BindingError) as err:
@@ -131,7 +131,7 @@ def test_missing_things_are_named(tmp_path: Path) -> None:
         "wrangler.toml: no KV binding OTHER_KV in [env.staging] (environment staging; bindings there: COMPONENTS_KV)"
     )
     write(tmp_path, "planner.toml", '[kv]\nstore = "cloudflare"\nwrangler = "infra/wrangler.toml"\n')
-    with pytest.raises(BindingError, match=r"infra/wrangler.toml .* does not exist"):
+    with pytest.raises(BindingError, match=r"infra/wrangler.toml .* does not exist \(environment staging"):
         open_stores(load_config(tmp_path), ["staging"], environ=CF_ENV)
 
 
@@ -167,3 +167,15 @@ def test_content_metadata() -> None:
         "commit": "c" * 40,
         "sha256": "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
     }
+
+
+def test_public_api_is_pinned() -> None:
+    import planner.kv.bindings as b
+    import planner.kv.cloudflare as c
+    import planner.kv.sqlite as s
+    import planner.kv.sync as y
+
+    assert s.__all__ == ["SqliteKV"]
+    assert set(c.__all__) == {"DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key"}
+    assert {"open_stores", "close_stores", "NamespaceTarget", "content_metadata"} <= set(b.__all__)
+    assert {"desired_keys", "compare", "write"} <= set(y.__all__)

@@ -255,3 +255,27 @@ def test_token_never_leaks(server: CFKVServer, caplog: pytest.LogCaptureFixture)
     for t in texts:
         assert TOKEN not in t
     assert server.state.headers_seen[0]["Authorization"] == f"Bearer {TOKEN}"  # it was really sent
+
+
+def test_failure_in_second_chunk_says_what_landed(server: CFKVServer) -> None:
+    server.reset_counts()
+    with cf_store(server, "ns-chunks", max_bulk_bytes=64 * 1024) as kv:
+        es = [KVEntry(f"k{i}", b"x" * 20_000) for i in range(3)]  # base64: 2 pairs, then 1, per request
+        # the first request passes (a zero-delay "slow" fault only consumes a turn), the second gets a 400
+        server.fault(Fault("slow", "bulk", times=1, delay=0), Fault("400", "bulk", times=1))
+        with pytest.raises(CloudflareError) as err:
+            kv.put_many(es)
+        assert "2 of 3 keys were written by earlier requests" in err.value.message
+        assert server.count("PUT bulk") == 2
+        assert kv.list_keys() == ["k0", "k1"]
+
+
+def test_bulk_get_refused_falls_back_to_raw_reads(server: CFKVServer, kv: CloudflareKV) -> None:
+    es = entries(3)
+    kv.put_many(es)
+    server.reset_counts()
+    server.fault(Fault("400", "bulk/get"))  # e.g. an endpoint or value type the API will not bulk-read
+    got = kv.get_many([e.key for e in es] + ["gone"])
+    assert {k: v.value for k, v in got.items()} == {e.key: e.value for e in es}
+    assert dict(got[es[0].key].metadata) == dict(es[0].metadata)
+    assert server.count("POST bulk/get") == 1 and server.count("GET values") == 4

@@ -6,13 +6,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.kv.base import KVEntry, KVError, KVStore
 from planner.kv.cloudflare import CloudflareKV
 from planner.kv.sqlite import SqliteKV
 from tests.cfkv_server import CFKVServer, cf_store
 
-ODD_KEYS = ["prompts/extraction@v1.0.0", "a b/c@d", "ключ/ü@staging", "components/x/y/z", "日本語 key/@@"]
+ODD_KEYS = [
+    "prompts/ex tråction@v1.0.0 ü/x",  # "/", "@", spaces and non-ASCII in one key
+    "prompts/extraction@v1.0.0",
+    "a b/c@d",
+    "ключ/ü@staging",
+    "components/x/y/z",
+    "日本語 key/@@",
+]
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +132,31 @@ def test_limits_rejected_before_writing(store: KVStore, entry: KVEntry, needle: 
 def test_name_is_descriptive(store: KVStore) -> None:
     assert store.name.split(":")[0] in ("sqlite", "cloudflare")
     assert "#" in store.name
+
+
+def test_bad_unicode_is_a_kv_error(store: KVStore) -> None:
+    bad = "prompts/\ud800@x"
+    for op in (
+        lambda: store.get_many([bad]),
+        lambda: store.put_many([KVEntry(bad, b"")]),
+        lambda: store.list_keys(bad),
+    ):
+        with pytest.raises(KVError, match="lone surrogate"):
+            op()
+
+
+_keys = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60).filter(
+    lambda k: k not in (".", "..") and len(k.encode()) <= 512
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(keys=st.lists(_keys, min_size=1, max_size=5, unique=True), value=st.binary(max_size=64))
+def test_any_valid_key_roundtrips(store: KVStore, keys: list[str], value: bytes) -> None:
+    store.put_many([KVEntry(k, value + k.encode(), {"k": k}) for k in keys])
+    got = store.get_many(keys)
+    assert {k: e.value for k, e in got.items()} == {k: value + k.encode() for k in keys}
+    assert all(dict(got[k].metadata) == {"k": k} for k in keys)
+    assert set(keys) <= set(store.list_keys())
+    store.delete_many(keys)
+    assert store.get_many(keys) == {}

@@ -46,22 +46,6 @@ def render_table(doc: dict[str, Any]) -> None:
     console.print(table)
 
 
-def warn_state(doc: dict[str, Any], registry_warnings: list[str]) -> None:
-    """Divergences and ignored refs go to stderr: never silently trusted, never mixed into JSON."""
-    for d in doc["divergences"]:
-        if d["remote"] is None:
-            msg = f"{d['ref']}: exists locally ({d['local'][:12]}) but not on the remote"
-        else:
-            msg = f"{d['ref']}: local tag is stale ({d['local'][:12]}), the remote has {d['remote'][:12]}"
-        print(f"warning: {msg}", file=sys.stderr)
-    for ref in doc["ignored_refs"]:
-        print(f"warning: ignored remote ref with an invalid tag name: {ref!r}", file=sys.stderr)
-    for p in doc["problems"]:
-        print(f"warning: {p}", file=sys.stderr)
-    for w in registry_warnings:
-        print(w, file=sys.stderr)
-
-
 @app.command()
 def status(
     component: Annotated[str | None, typer.Argument(help="Only this component (type/name, or a unique name).")] = None,
@@ -75,23 +59,15 @@ def status(
     """What each environment points at, with semver-sorted versions."""
     import json
 
-    from planner.config import load_config
     from planner.errors import PlannerError
-    from planner.model import validate_env
-    from planner.registry import load_registry
-    from planner.state import snapshot
-    from planner.status import build_status
+    from planner.status import status_document
 
     if fmt not in ("text", "json"):
         raise PlannerError(f"unknown --format {fmt!r}: use text or json")
-    if env is not None:
-        validate_env(env)
-    cfg = load_config(repo)
-    registry = load_registry(repo)
-    state = snapshot(remote or cfg.remote, repo)
-    doc = build_status(registry, state, component=component, env=env)
-    warn_state(doc, [w.render() for w in registry.warnings])
+    doc, warnings = status_document(repo, component=component, env=env, remote=remote)
+    for w in warnings:
+        print(w, file=sys.stderr)
     if fmt == "json":
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")  # C encoder: compact
     else:
         render_table(doc)

@@ -42,6 +42,7 @@ __all__ = [
     "BindingError",
     "KVSettings",
     "NamespaceTarget",
+    "close_stores",
     "content_metadata",
     "open_stores",
     "parse_kv_config",
@@ -238,16 +239,19 @@ def read_wrangler(path: Path) -> dict[str, Any]:
     return data
 
 
-def find_wrangler(root: Path, configured: str | None) -> Path:
+def find_wrangler(root: Path, configured: str | None, env: str = "?", binding: str = "?") -> Path:
+    for_what = f"environment {env}, binding {binding}"
     if configured:
         path = root / configured
         if not path.is_file():
-            raise BindingError(f"wrangler file {configured} (from [kv] 'wrangler' in {CONFIG_FILE}) does not exist")
+            raise BindingError(
+                f"wrangler file {configured} (from [kv] 'wrangler' in {CONFIG_FILE}) does not exist ({for_what})"
+            )
         return path
     for name in WRANGLER_FILES:
         if (root / name).is_file():
             return root / name
-    raise BindingError(f"no wrangler file ({' or '.join(WRANGLER_FILES)}) in {root}")
+    raise BindingError(f"no wrangler file ({' or '.join(WRANGLER_FILES)}) in {root} ({for_what})")
 
 
 def resolve_namespace_id(
@@ -292,7 +296,7 @@ def open_store(config: PlannerConfig, settings: KVSettings, environ: Mapping[str
         return SqliteKV(root / settings.path, settings.namespace)
     from planner.kv.cloudflare import CloudflareKV  # httpx only when Cloudflare is used
 
-    path = find_wrangler(root, settings.wrangler)
+    path = find_wrangler(root, settings.wrangler, settings.env, settings.binding)
     ns_id = resolve_namespace_id(
         read_wrangler(path),
         file=path.name,
@@ -317,3 +321,11 @@ def open_stores(
         settings = parse_kv_config(config, env)
         out[env] = NamespaceTarget(env, open_store(config, settings, environ), settings.layouts)
     return out
+
+
+def close_stores(targets: Mapping[str, NamespaceTarget]) -> None:
+    """Release connections held by stores that have any (the Cloudflare HTTP client)."""
+    for t in targets.values():
+        close = getattr(t.store, "close", None)
+        if callable(close):
+            close()

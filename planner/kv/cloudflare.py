@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,9 @@ from urllib.parse import quote
 import httpx
 
 from planner.kv.base import KVEntry, KVError
-from planner.kv.limits import check_entry, check_key, metadata_json
+from planner.kv.limits import check_entry, check_key, check_text, metadata_json
+
+__all__ = ["DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key"]
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,7 @@ class CloudflareKV:
             transport=transport,
             timeout=timeout,
         )
+        self._count_lock = threading.Lock()
         self.requests = 0  # HTTP requests sent (including retries), for progress and tests
 
     def __repr__(self) -> str:
@@ -154,8 +158,16 @@ class CloudflareKV:
             }
             for e in items
         ]
+        done = 0
         for batch in _size_chunks(bodies, self._max_bulk_bytes):
-            self._bulk("PUT", "/bulk", batch, [b["key"] for b in batch], "write")
+            try:
+                self._bulk("PUT", "/bulk", batch, [b["key"] for b in batch], "write")
+            except CloudflareError as exc:
+                if done:  # say exactly what did land, so nobody has to guess
+                    exc.message = f"{exc.message}; {done} of {len(bodies)} keys were written by earlier requests"
+                    exc.args = (exc.message,)
+                raise
+            done += len(batch)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(keys))
@@ -165,6 +177,7 @@ class CloudflareKV:
             self._bulk("POST", "/bulk/delete", list(chunk), list(chunk), "delete")
 
     def list_keys(self, prefix: str = "") -> list[str]:
+        check_text(prefix, f"prefix {prefix!r}")
         keys: list[str] = []
         cursor = ""
         seen: set[str] = set()
@@ -275,13 +288,16 @@ class CloudflareKV:
         last = ""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                self.requests += 1
+                with self._count_lock:
+                    self.requests += 1
                 resp = self._client.request(method, url, params=params, content=content, headers=headers)
                 _raise_transient(resp)
                 return resp
             except httpx.TransportError as exc:
                 last = f"connection error ({type(exc).__name__})"  # never str(exc): keep output predictable
                 wait = self._delay(attempt)
+            except httpx.HTTPError as exc:  # not transient (e.g. an undecodable response): report, never retry
+                raise CloudflareError(f"{self.name}: {method} {_describe(path)} failed: {type(exc).__name__}") from None
             except _Transient as exc:
                 last = str(exc)
                 wait = self._delay(attempt) if exc.retry_after is None else min(exc.retry_after, self._max_retry_after)

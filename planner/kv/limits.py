@@ -6,6 +6,8 @@ import json
 
 from planner.kv.base import KVEntry, KVError
 
+__all__ = ["MAX_KEY_BYTES", "MAX_METADATA_BYTES", "MAX_VALUE_BYTES", "check_entry", "check_key", "check_text"]
+
 MAX_KEY_BYTES = 512
 MAX_VALUE_BYTES = 25 * 1024 * 1024
 MAX_METADATA_BYTES = 1024
@@ -17,10 +19,19 @@ def describe(entry: KVEntry) -> str:
     return f"key {entry.key!r}" + (f" (component {comp})" if comp else "")
 
 
+def check_text(text: str, what: str) -> None:
+    """Keys and prefixes must be encodable as UTF-8 (a lone surrogate is not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise KVError(f"{what}: not valid Unicode text (contains a lone surrogate)") from None
+
+
 def check_key(key: str, what: str | None = None) -> None:
     what = what or f"key {key!r}"
     if key in ("", ".", ".."):
         raise KVError(f"{what}: a KV key may not be empty, '.' or '..'")
+    check_text(key, what)
     size = len(key.encode("utf-8"))
     if size > MAX_KEY_BYTES:
         raise KVError(f"{what}: key is {size} bytes, the KV limit is {MAX_KEY_BYTES}")

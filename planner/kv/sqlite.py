@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from planner.kv.base import KVEntry, KVError
-from planner.kv.limits import check_entry
+from planner.kv.limits import check_entry, check_key, check_text
+
+__all__ = ["SqliteKV"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -59,6 +61,8 @@ class SqliteKV:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, KVEntry]:
         wanted = list(dict.fromkeys(keys))
+        for k in wanted:
+            check_key(k)
         out: dict[str, KVEntry] = {}
         if not wanted:
             return out
@@ -90,12 +94,15 @@ class SqliteKV:
 
     def delete_many(self, keys: Iterable[str]) -> None:
         rows = [(self.namespace, k) for k in dict.fromkeys(keys)]
+        for _, k in rows:
+            check_key(k)
         if not rows:
             return
         with self._connect() as conn, _transaction(conn):
             conn.executemany("DELETE FROM kv WHERE namespace = ? AND key = ?", rows)
 
     def list_keys(self, prefix: str = "") -> list[str]:
+        check_text(prefix, f"prefix {prefix!r}")
         with self._connect() as conn:
             # Range scan instead of LIKE: no wildcard escaping, and it uses the primary key.
             if prefix:

@@ -1,0 +1,173 @@
+"""``planner kv get|ls|diff`` (what the runtime will read) and ``planner sync`` (repair KV from tags)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from planner.cli.app import app
+from planner.config import PlannerConfig, load_config
+from planner.errors import EXIT_CHANGES, PlannerError
+from planner.kv.base import KVError
+from planner.kv.bindings import NamespaceTarget, close_stores, open_stores
+from planner.kv.layout import keys_for
+from planner.kv.sync import DesiredKey, KeyStatus, compare, desired_keys, select_components, write
+from planner.model import ComponentRef, ModelError, Version, parse_slot
+from planner.state import RepoState, snapshot
+
+kv_app = typer.Typer(help="Read the KV namespaces the runtime reads: get, ls, diff.", no_args_is_help=True)
+app.add_typer(kv_app, name="kv")
+
+RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository root.")]
+EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
+RemoteOpt = Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json.")]
+
+
+def _format(fmt: str) -> str:
+    if fmt not in ("text", "json"):
+        raise PlannerError(f"--format must be text or json, not {fmt!r}")
+    return fmt
+
+
+def _envs(cfg: PlannerConfig, env: str | None, state: RepoState | None = None) -> list[str]:
+    if env:
+        return [env]
+    if cfg.environments:
+        return list(cfg.environments)
+    if state is not None:
+        return state.env_names()
+    raise PlannerError("no environments configured in planner.toml: pass --env")
+
+
+@kv_app.command("get")
+def kv_get(
+    target: Annotated[str, typer.Argument(metavar="COMPONENT@SLOT", help="e.g. prompts/extraction@staging")],
+    env: EnvOpt = None,
+    repo: RepoOpt = Path("."),
+) -> None:
+    """Print the raw bytes stored for COMPONENT@SLOT (the first configured key layout)."""
+    comp_text, sep, slot_text = target.rpartition("@")
+    if not sep:
+        raise PlannerError(f"expected COMPONENT@SLOT, e.g. prompts/extraction@staging, not {target!r}")
+    try:
+        ref = ComponentRef.parse(comp_text)
+        slot = parse_slot(slot_text)
+    except ModelError as exc:
+        raise PlannerError(exc.message) from None
+    if env is None:
+        if isinstance(slot, Version):
+            raise PlannerError(f"{target}: a version slot needs --env to choose the namespace")
+        env = slot
+    cfg = load_config(repo)
+    targets = open_stores(cfg, [env])
+    t = targets[env]
+    keys = keys_for(t.layouts, ref.namespace, ref.name, str(slot))
+    try:
+        got = t.store.get_many(keys[:1])
+    finally:
+        close_stores(targets)
+    if keys[0] not in got:
+        raise KVError(f"{keys[0]} is not in {t.store.name}")
+    sys.stdout.buffer.write(got[keys[0]].value)
+    sys.stdout.flush()
+
+
+@kv_app.command("ls")
+def kv_ls(
+    prefix: Annotated[str, typer.Argument(help="Only keys starting with this.")] = "",
+    env: EnvOpt = None,
+    fmt: FormatOpt = "text",
+    repo: RepoOpt = Path("."),
+) -> None:
+    """List the keys of each environment's namespace."""
+    _format(fmt)
+    cfg = load_config(repo)
+    targets = open_stores(cfg, _envs(cfg, env))
+    try:
+        listing = {e: t.store.list_keys(prefix) for e, t in targets.items()}
+    finally:
+        close_stores(targets)
+    if fmt == "json":
+        print(
+            json.dumps(
+                {"namespaces": [{"env": e, "store": targets[e].store.name, "keys": k} for e, k in listing.items()]},
+                indent=2,
+            )
+        )
+        return
+    for e, keys in listing.items():
+        print(f"# {e} ({targets[e].store.name}): {len(keys)} keys")
+        for k in keys:
+            print(k)
+
+
+def _derive(
+    components: list[str] | None, env: str | None, remote: str | None, repo: Path
+) -> tuple[dict[str, NamespaceTarget], list[KeyStatus], list[DesiredKey]]:
+    cfg = load_config(repo)
+    state = snapshot(remote or cfg.remote, repo)
+    targets = open_stores(cfg, _envs(cfg, env, state))
+    try:
+        desired = desired_keys(repo, state, targets, select_components(state, components or []))
+        return targets, compare(desired, targets), desired
+    except BaseException:
+        close_stores(targets)
+        raise
+
+
+def _print_statuses(statuses: list[KeyStatus], fmt: str, *, only_changes: bool = True) -> None:
+    shown = [s for s in statuses if s.action != "ok" or not only_changes]
+    if fmt == "json":
+        print(
+            json.dumps(
+                {"keys": [s.to_dict() for s in shown], "in_sync": sum(s.action == "ok" for s in statuses)}, indent=2
+            )
+        )
+        return
+    for s in shown:
+        old = s.old_sha256[:12] if s.old_sha256 else "(missing)"
+        print(f"{s.action:8} {s.env:12} {s.key}  {old} -> {s.new_sha256[:12]}")
+    print(f"{len(shown)} key(s) differ, {len(statuses) - len(shown)} in sync", file=sys.stderr)
+
+
+@kv_app.command("diff")
+def kv_diff(
+    components: Annotated[list[str] | None, typer.Argument(help="Only these components (type/name).")] = None,
+    env: EnvOpt = None,
+    remote: RemoteOpt = None,
+    fmt: FormatOpt = "text",
+    repo: RepoOpt = Path("."),
+) -> int:
+    """Every key whose content differs from what the env tags say. Exit 2 if any differ."""
+    _format(fmt)
+    targets, statuses, _ = _derive(components, env, remote, repo)
+    close_stores(targets)
+    _print_statuses(statuses, fmt)
+    return EXIT_CHANGES if any(s.action != "ok" for s in statuses) else 0
+
+
+@app.command()
+def sync(
+    components: Annotated[list[str] | None, typer.Argument(help="Only these components (type/name).")] = None,
+    env: EnvOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    remote: RemoteOpt = None,
+    fmt: FormatOpt = "text",
+    repo: RepoOpt = Path("."),
+) -> None:
+    """Re-derive KV from the env tags on the remote: show what would change, then write it in bulk."""
+    _format(fmt)
+    targets, statuses, desired = _derive(components, env, remote, repo)
+    try:
+        _print_statuses(statuses, fmt)
+        if dry_run or all(s.action == "ok" for s in statuses):
+            return
+        n = write(desired, statuses, targets)
+    finally:
+        close_stores(targets)
+    print(f"wrote {n} key(s)", file=sys.stderr)

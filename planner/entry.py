@@ -1,0 +1,78 @@
+"""The ``planner`` console script: a fast path for ``planner status --format json``, else Typer.
+
+Typer (with pydantic, click and rich behind it) costs several hundred milliseconds to import,
+more than reading a 10,000-tag remote. Scripts poll ``status --format json``, so that one
+read-only command is parsed here by hand when its arguments are plain; anything else (help, other
+commands, unusual spellings) and every error goes through the full CLI, which then prints and
+exits exactly as it always does. Status is read-only, so re-running it on error is harmless.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+_OPTIONS = {"--env", "--remote", "--format", "--repo"}
+
+
+def parse_fast_status(argv: Sequence[str]) -> dict[str, str] | None:
+    """Options of ``status [COMPONENT] [--env E] [--remote R] [--format json] [--repo P]``, or None."""
+    if not argv or argv[0] != "status":
+        return None
+    opts: dict[str, str] = {}
+    args = list(argv[1:])
+    while args:
+        a = args.pop(0)
+        if a.startswith("-"):
+            name, eq, value = a.partition("=")
+            if name not in _OPTIONS or name in opts:
+                return None
+            if not eq:
+                if not args:
+                    return None
+                value = args.pop(0)
+            if value.startswith("-"):
+                return None  # let the full CLI explain whatever this is
+            opts[name] = value
+        elif "component" in opts:
+            return None
+        else:
+            opts["component"] = a
+    return opts if opts.get("--format") == "json" else None
+
+
+def fast_status(opts: dict[str, str]) -> bool:
+    """Print the status JSON; False (nothing printed) if anything went wrong."""
+    import json
+
+    from planner.errors import PlannerError
+    from planner.status import status_document
+
+    try:
+        doc, warnings = status_document(
+            Path(opts.get("--repo", ".")),
+            component=opts.get("component"),
+            env=opts.get("--env"),
+            remote=opts.get("--remote"),
+        )
+    except PlannerError:
+        return False
+    for w in warnings:
+        print(w, file=sys.stderr)
+    sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")  # C encoder: compact
+    return True
+
+
+def main() -> None:
+    opts = parse_fast_status(sys.argv[1:])
+    if opts is not None:
+        # A short-lived process that allocates one object graph and exits: the cyclic GC would
+        # only rescan it again and again (a third of the time on a 50,000-tag remote).
+        gc.disable()
+    if opts is not None and fast_status(opts):
+        sys.exit(0)
+    from planner.cli import main as cli_main
+
+    cli_main()

@@ -1,0 +1,180 @@
+"""Re-derive KV from the environment tags on the remote: what should be there, what differs, repair.
+
+For every ``components/`` component and every environment with a KV target, the env key
+(``@staging``) and the key of the version the env points at (``@v1.2.0``) hold the raw file bytes
+at the tag's commit. Reads are batched: one ``git cat-file --batch`` for the registries at the
+tag commits, one for the files, one ``get_many`` per namespace; writes are one ``put_many`` each.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from planner.content import read_blobs, sha256_hex
+from planner.kv.base import KVEntry, KVError
+from planner.kv.bindings import NamespaceTarget, content_metadata
+from planner.kv.layout import keys_for
+from planner.model import TYPE_TO_NAMESPACE, ComponentRef, ModelError
+from planner.registry import load_edgit_registry
+from planner.state import RepoState
+
+__all__ = ["DesiredKey", "KeyStatus", "SyncError", "compare", "desired_keys", "select_components", "write"]
+
+REGISTRY_PATH = ".edgit/components.json"
+
+Action = Literal["create", "update", "metadata", "ok"]
+
+
+class SyncError(KVError):
+    """KV cannot be derived from the tags (unknown component, file missing at a tag)."""
+
+
+@dataclass(frozen=True)
+class DesiredKey:
+    env: str
+    component: str
+    slot: str
+    entry: KVEntry
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """One key: what the tags say it should hold versus what the store holds."""
+
+    env: str
+    key: str
+    component: str
+    slot: str
+    action: Action  # create: missing; update: content differs; metadata: same content, stale metadata
+    old_sha256: str | None
+    new_sha256: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "env": self.env,
+            "key": self.key,
+            "component": self.component,
+            "slot": self.slot,
+            "action": self.action,
+            "old_sha256": self.old_sha256,
+            "new_sha256": self.new_sha256,
+        }
+
+
+def _paths_at(data: bytes | None) -> dict[ComponentRef, str]:
+    if data is None:
+        return {}
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    comps = doc.get("components") if isinstance(doc, dict) else None
+    out: dict[ComponentRef, str] = {}
+    if isinstance(comps, dict):
+        for name, entry in comps.items():
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                ns = TYPE_TO_NAMESPACE.get(str(entry.get("type")))
+                if ns is not None:
+                    out[ComponentRef(ns, str(name))] = entry["path"]
+    return out
+
+
+def select_components(state: RepoState, names: Iterable[str]) -> set[ComponentRef] | None:
+    wanted = list(names)
+    if not wanted:
+        return None
+    out: set[ComponentRef] = set()
+    for n in wanted:
+        try:
+            ref = ComponentRef.parse(n)
+        except ModelError as exc:
+            raise SyncError(exc.message) from None
+        if ref not in state.components:
+            raise SyncError(f"{ref} has no tags on the remote {state.remote}")
+        out.add(ref)
+    return out
+
+
+def desired_keys(
+    repo: Path | str,
+    state: RepoState,
+    targets: Mapping[str, NamespaceTarget],
+    components: set[ComponentRef] | None = None,
+) -> list[DesiredKey]:
+    """What the env tags say every KV key of the targets' environments should hold."""
+    wanted: list[tuple[str, ComponentRef, str, str | None, str]] = []  # env, ref, commit, version, slot
+    for ref, cs in state.components.items():
+        if cs.prefix != "components" or (components is not None and ref not in components):
+            continue
+        for env, ptr in cs.envs.items():
+            if env not in targets:
+                continue
+            version = str(ptr.version) if ptr.version else None
+            if version:
+                wanted.append((env, ref, ptr.tag.commit, version, version))
+            wanted.append((env, ref, ptr.tag.commit, version, env))
+    if not wanted:
+        return []
+    commits = sorted({w[2] for w in wanted})
+    regs = read_blobs(repo, [(c, REGISTRY_PATH) for c in commits])
+    reg_at = {c: _paths_at(regs.get((c, REGISTRY_PATH))) for c in commits}
+    current: dict[ComponentRef, str] | None = None
+    paths: dict[tuple[str, ComponentRef], str] = {}
+    for _env, ref, commit, _v, _slot in wanted:
+        path = reg_at[commit].get(ref)
+        if path is None:  # registered after the tag was made: fall back to today's registry
+            if current is None:
+                current = {r: c.path for r, c in load_edgit_registry(Path(repo)).components.items()}
+            path = current.get(ref)
+            if path is None:
+                raise SyncError(f"{ref}: not in the registry at {commit[:12]} nor in the current one")
+        paths[(commit, ref)] = path
+    blobs = read_blobs(repo, sorted({(c, p) for (c, _), p in paths.items()}))
+    out: list[DesiredKey] = []
+    for env, ref, commit, version, slot in wanted:
+        path = paths[(commit, ref)]
+        data = blobs.get((commit, path))
+        if data is None:
+            raise SyncError(f"{ref} in {env}: {path} does not exist at commit {commit[:12]}")
+        meta = content_metadata(str(ref), version, commit, data)
+        for key in keys_for(targets[env].layouts, ref.namespace, ref.name, slot):
+            out.append(DesiredKey(env, str(ref), slot, KVEntry(key, data, meta)))
+    return out
+
+
+def compare(desired: list[DesiredKey], targets: Mapping[str, NamespaceTarget]) -> list[KeyStatus]:
+    """Every desired key with its status; ONE batched read per namespace."""
+    out: list[KeyStatus] = []
+    for env in sorted({d.env for d in desired}):
+        mine = [d for d in desired if d.env == env]
+        have = targets[env].store.get_many([d.entry.key for d in mine])
+        for d in mine:
+            new = sha256_hex(d.entry.value)
+            cur = have.get(d.entry.key)
+            old = sha256_hex(cur.value) if cur is not None else None
+            action: Action
+            if cur is None:
+                action = "create"
+            elif old != new:
+                action = "update"
+            elif dict(cur.metadata) != dict(d.entry.metadata):
+                action = "metadata"
+            else:
+                action = "ok"
+            out.append(KeyStatus(env, d.entry.key, d.component, d.slot, action, old, new))
+    return sorted(out, key=lambda s: (s.env, s.key))
+
+
+def write(desired: list[DesiredKey], statuses: list[KeyStatus], targets: Mapping[str, NamespaceTarget]) -> int:
+    """Write every key that is not ``ok``: one bulk put per namespace. Returns keys written."""
+    todo = {(s.env, s.key) for s in statuses if s.action != "ok"}
+    written = 0
+    for env in sorted({e for e, _ in todo}):
+        entries = [d.entry for d in desired if d.env == env and (env, d.entry.key) in todo]
+        targets[env].store.put_many(entries)
+        written += len(entries)
+    return written
