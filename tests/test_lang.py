@@ -403,3 +403,67 @@ def test_every_example_plan_compiles_with_golden_order(fx: LangFixture) -> None:
         assert out.levels == GOLDEN[name], name
         assert [s.id for s in out.steps] == [sid for level in GOLDEN[name] for sid in level]
         assert not [d for d in out.diagnostics if d.severity == "error"]
+
+
+def test_all_refs_resolved_in_one_batched_git_call(fx: LangFixture) -> None:
+    from planner.lang.resolve import git_ref_resolver
+
+    real = git_ref_resolver(fx.config.root)
+    calls: list[list[str]] = []
+
+    def counting(refs: list[str]) -> object:
+        calls.append(list(refs))
+        return real(refs)
+
+    text = plan(
+        "  create prompts/extraction v1.1.0 at release/next\n"
+        "  create prompts/summary v2.0.0 at components/schemas/invoice/v1.0.0\n"  # annotated tag: peeled
+        f"  create schemas/invoice v2.0.0 at {fx.commits['invoice09'][:8]}\n"  # abbreviated commit
+        "  create agents/analyzer v3.0.0 at main\n"
+        "  create agents/router v2.0.0 at main"
+    )
+    out = compile_(fx, text, resolve_refs=counting)
+    assert calls == [["release/next", "components/schemas/invoice/v1.0.0", fx.commits["invoice09"][:8], "main"]]
+    got = {s.id: s.commit for s in out.steps if isinstance(s, CreateVersion)}
+    assert got == {
+        "create prompts/extraction@v1.1.0": fx.commits["extraction11"],
+        "create prompts/summary@v2.0.0": fx.commits["invoice1"],
+        "create schemas/invoice@v2.0.0": fx.commits["invoice09"],
+        "create agents/analyzer@v3.0.0": fx.commits["extraction11"],
+        "create agents/router@v2.0.0": fx.commits["extraction11"],
+    }
+    router = next(s for s in out.steps if isinstance(s, CreateVersion) and s.component.name == "router")
+    assert router.prefix == "logic"
+
+
+def test_refs_outside_a_git_repository(fx: LangFixture, tmp_path: Path) -> None:
+    from planner.config import PlannerConfig
+
+    config = PlannerConfig(root=tmp_path, environments=fx.config.environments)
+    with pytest.raises(DiagnosticError) as info:
+        compile_text(
+            plan("  create prompts/extraction v1.1.0 at main"),
+            "t.plan",
+            registry=fx.registry,
+            state=fx.state,
+            config=config,
+        )
+    [d] = info.value.diagnostics
+    assert d.message.startswith("cannot resolve git refs: git cat-file failed")
+    assert (d.span.line, d.span.column) == (2, 39)  # type: ignore[union-attr]
+
+
+def test_compile_file_not_utf8(fx: LangFixture, tmp_path: Path) -> None:
+    bad = tmp_path / "bin.plan"
+    bad.write_bytes(b'plan "x" { \xff }')
+    with pytest.raises(DiagnosticError) as info:
+        compile_file(bad, registry=fx.registry, state=fx.state, config=fx.config)
+    assert info.value.diagnostics[0].message == "plan file is not UTF-8 text (invalid start byte)"
+
+
+def test_networkx_is_imported_only_by_planner_graph() -> None:
+    root = Path(__file__).resolve().parents[1] / "planner"
+    importers = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*.py") if "import networkx" in p.read_text(encoding="utf-8")
+    )
+    assert importers == ["graph.py"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from planner.config import PlannerConfig
@@ -16,6 +19,19 @@ from planner.state import RepoState
 from planner.steps import OrderedPlan
 
 __all__ = ["compile_file", "compile_text"]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Compiling allocates many small acyclic objects; Python's cyclic GC rescanning the growing
+    heap made a 10,000-statement plan ~1.5x slower and superlinear. Paused, restored after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def compile_text(
@@ -34,14 +50,16 @@ def compile_text(
     ``git cat-file`` in ``config.root``), e.g. for in-memory benchmarks.
     """
     sources = {filename: text}
-    plan = build(parse(text, filename), filename)
-    res = resolve(plan, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs)
+    with _gc_paused():
+        plan = build(parse(text, filename), filename)
+        res = resolve(plan, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs)
     diags = sorted(res.diagnostics, key=_position)
     if any(d.severity == "error" for d in diags):
         raise DiagnosticError(diags, sources)
     by_id = {s.id: s for s in res.steps}
     try:
-        levels = order_steps(list(by_id), res.edges)
+        with _gc_paused():
+            levels = order_steps(list(by_id), res.edges)
     except CycleError as exc:
         notes = tuple(f"{sid} at {by_id[sid].span}" for sid in exc.cycle[:-1])
         first = by_id[exc.cycle[0]].span

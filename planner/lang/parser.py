@@ -29,6 +29,13 @@ _WORDS: dict[str, str] = {
     "DURATION": "a duration like 30s, 500ms, 2m",
     "LBRACE": "'{'",
     "RBRACE": "'}'",
+    "PLAN": "'plan'",
+    "CREATE": "'create'",
+    "PROMOTE": "'promote'",
+    "ROLLBACK": "'rollback'",
+    "VERIFY": "'verify'",
+    "REJECT": "'reject'",
+    "OVERRIDE": "'override'",
     "LSQB": "'['",
     "RSQB": "']'",
     "COMMA": "','",
@@ -125,7 +132,7 @@ def get_parser() -> Lark:
         _grammar_text(),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        propagate_positions=False,  # spans come from tokens (planner.lang.build)
         maybe_placeholders=False,
     )
 

@@ -86,6 +86,10 @@ class _Ctx:
     universe: dict[ComponentRef, Prefix] = field(default_factory=dict)
     by_name: dict[str, list[ComponentRef]] = field(default_factory=dict)
     rebuild_noted: set[ComponentRef] = field(default_factory=set)
+    # A large plan repeats the same few env names and versions: validate each text once.
+    envs_ok: dict[str, str | None] = field(default_factory=dict)
+    versions_ok: dict[str, Version | None] = field(default_factory=dict)
+    expanded: dict[str, tuple[ComponentRef, ...]] = field(default_factory=dict)  # word -> components
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
@@ -112,60 +116,83 @@ def _components(ctx: _Ctx, words: Sequence[ast.Word]) -> list[tuple[ComponentRef
     """
     out: dict[ComponentRef, ast.Word] = {}
     for w in words:
-        text = w.text
-        if _GLOB.search(text):
-            ns, sep, _ = text.partition("/")
-            if sep and not _GLOB.search(ns) and ns not in NAMESPACE_TO_TYPE:
-                ctx.sink.error(
-                    f"unknown component type '{ns}'{_suggest(ns, sorted(NAMESPACE_TO_TYPE))}",
-                    w.span,
-                )
-                continue
-            hits = [r for r in ctx.universe if fnmatch.fnmatchcase(str(r) if sep else r.name, text)]
-            if not hits:
-                ctx.sink.error(f"pattern '{text}' matches no component", w.span)
-            for r in sorted(hits):
-                out.setdefault(r, w)
-            continue
-        if "/" in text:
-            parts = text.split("/")
-            if len(parts) != 2 or not parts[1]:
-                ctx.sink.error(
-                    f"invalid component reference '{text}': expected type/name, e.g. prompts/extraction", w.span
-                )
-                continue
-            ns, name = parts
-            if ns not in NAMESPACE_TO_TYPE:
-                ctx.sink.error(f"unknown component type '{ns}'{_suggest(ns, sorted(NAMESPACE_TO_TYPE))}", w.span)
-                continue
-            ref = ComponentRef(ns, name)
-            if ref not in ctx.universe:
-                ctx.sink.error(f"unknown component '{text}'{_suggest(text, [str(r) for r in ctx.universe])}", w.span)
-                continue
+        hit = ctx.expanded.get(w.text)
+        if hit is None:
+            errors_before = len(ctx.sink.items)
+            found: dict[ComponentRef, ast.Word] = {}
+            _expand(ctx, w, found)
+            hit = tuple(found)
+            if len(ctx.sink.items) == errors_before:  # cache clean expansions only: errors need each span
+                ctx.expanded[w.text] = hit
+        for ref in hit:
             out.setdefault(ref, w)
-            continue
-        refs = ctx.by_name.get(text, [])
-        if not refs:
-            ctx.sink.error(f"unknown component '{text}'{_suggest(text, sorted(ctx.by_name))}", w.span)
-        elif len(refs) > 1:
-            ctx.sink.error(
-                f"ambiguous component '{text}': it matches {', '.join(str(r) for r in refs)}; write type/name",
-                w.span,
-            )
-        else:
-            out.setdefault(refs[0], w)
     return list(out.items())
 
 
+def _expand(ctx: _Ctx, w: ast.Word, out: dict[ComponentRef, ast.Word]) -> None:
+    """One word of a component list -> the components it names (errors go to the sink)."""
+    text = w.text
+    if _GLOB.search(text):
+        ns, sep, _ = text.partition("/")
+        if sep and not _GLOB.search(ns) and ns not in NAMESPACE_TO_TYPE:
+            ctx.sink.error(
+                f"unknown component type '{ns}'{_suggest(ns, sorted(NAMESPACE_TO_TYPE))}",
+                w.span,
+            )
+            return
+        hits = [r for r in ctx.universe if fnmatch.fnmatchcase(str(r) if sep else r.name, text)]
+        if not hits:
+            ctx.sink.error(f"pattern '{text}' matches no component", w.span)
+        for r in sorted(hits):
+            out.setdefault(r, w)
+        return
+    if "/" in text:
+        parts = text.split("/")
+        if len(parts) != 2 or not parts[1]:
+            ctx.sink.error(f"invalid component reference '{text}': expected type/name, e.g. prompts/extraction", w.span)
+            return
+        ns, name = parts
+        if ns not in NAMESPACE_TO_TYPE:
+            ctx.sink.error(f"unknown component type '{ns}'{_suggest(ns, sorted(NAMESPACE_TO_TYPE))}", w.span)
+            return
+        ref = ComponentRef(ns, name)
+        if ref not in ctx.universe:
+            ctx.sink.error(f"unknown component '{text}'{_suggest(text, [str(r) for r in ctx.universe])}", w.span)
+            return
+        out.setdefault(ref, w)
+        return
+    refs = ctx.by_name.get(text, [])
+    if not refs:
+        ctx.sink.error(f"unknown component '{text}'{_suggest(text, sorted(ctx.by_name))}", w.span)
+    elif len(refs) > 1:
+        ctx.sink.error(
+            f"ambiguous component '{text}': it matches {', '.join(str(r) for r in refs)}; write type/name",
+            w.span,
+        )
+    else:
+        out.setdefault(refs[0], w)
+
+
 def _version(ctx: _Ctx, w: ast.Word) -> Version | None:
+    if ctx.versions_ok.get(w.text) is not None:
+        return ctx.versions_ok[w.text]
     try:
-        return Version.parse(w.text)
+        v = ctx.versions_ok[w.text] = Version.parse(w.text)
+        return v
     except ModelError as exc:
         ctx.sink.error(exc.message, w.span)
         return None
 
 
 def _env(ctx: _Ctx, w: ast.Word) -> str | None:
+    if ctx.envs_ok.get(w.text) is not None:
+        return ctx.envs_ok[w.text]
+    env = _check_env(ctx, w)
+    ctx.envs_ok[w.text] = env
+    return env
+
+
+def _check_env(ctx: _Ctx, w: ast.Word) -> str | None:
     try:
         env = validate_env(w.text)
     except ModelError as exc:
