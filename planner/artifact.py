@@ -26,7 +26,13 @@ class ArtifactError(PlannerError):
     """plan.json is malformed, of an unknown version, or its id does not match its content."""
 
 
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
 def _norm(value: Any) -> Any:
+    """Plain JSON data: dataclasses to dicts, tuples to lists, whole floats to ints (no deep copies)."""
+    if isinstance(value, str | int | bool) or value is None:
+        return value
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ArtifactError("plan contains a non-finite number")
@@ -35,23 +41,31 @@ def _norm(value: Any) -> Any:
         return {str(k): _norm(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_norm(v) for v in value]
-    return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+        return {n: _norm(getattr(value, n)) for n in names}
+    raise ArtifactError(f"cannot serialise {type(value).__name__} in a plan")
 
 
 def to_dict(plan: ComputedPlan) -> dict[str, Any]:
-    d = dataclasses.asdict(plan)
-    result: dict[str, Any] = _norm(d)
+    result: dict[str, Any] = _norm(plan)
     return result
 
 
+def _canonical(plain: Any) -> str:
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(data: Any) -> str:
-    return json.dumps(_norm(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _canonical(_norm(data))
 
 
 def plan_id(plan: ComputedPlan) -> str:
     d = to_dict(plan)
     d.pop("plan_id", None)
-    return hashlib.sha256(canonical_json(d).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(d).encode("utf-8")).hexdigest()
 
 
 def with_id(plan: ComputedPlan) -> ComputedPlan:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from planner.artifact import FORMAT_VERSION, with_id
-from planner.blobs import Blob, read_files
+from planner.blobs import Blob, read_files, read_files_via_trees
 from planner.changes import ComputedPlan, KVChange, Notice, TagAction, TagChange, VerifyCheck
 from planner.errors import PlannerError
 from planner.gitio import Opt, redact_url, run_git
@@ -95,7 +95,7 @@ def read_component_files(
     repo: Path | str, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]]
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
     """``{(commit, component): (path, blob)}``: the path from the registry AS IT IS at that commit
-    (so a renamed file still resolves), falling back to the current registry; two batched reads."""
+    (so a renamed file still resolves), falling back to the current registry; three batched reads (registries, trees, blobs)."""
     wanted = sorted(set(wanted))
     commits = sorted({c for c, _ in wanted})
     regs = read_files(repo, [(c, REGISTRY_PATH) for c in commits])
@@ -109,7 +109,7 @@ def read_component_files(
                 raise DiffError(f"{ref} is not in the registry at {commit[:12]} nor in the current one")
             path = comp.path
         paths[(commit, ref)] = path
-    blobs = read_files(repo, [(c, p) for (c, _), p in paths.items()])
+    blobs = read_files_via_trees(repo, [(c, p) for (c, _), p in paths.items()])
     return {key: (path, blobs.get((key[0], path))) for key, path in paths.items()}
 
 

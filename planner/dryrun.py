@@ -6,6 +6,7 @@ one ``get_many`` per KV namespace. Writes nothing to the remote or the KV stores
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -42,6 +43,7 @@ def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanR
     registry = load_registry(repo)
     state = snapshot(remote or cfg.remote, repo)
     ordered = compile_file(plan_file, registry=registry, state=state, config=cfg)
+    ordered = dataclasses.replace(ordered, source_file=_display_name(plan_file, repo))
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
     computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
@@ -51,6 +53,15 @@ def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanR
         policy.check(computed, state=state, config=cfg, history=ledger_history(repo, remote or cfg.remote))
     )
     return PlanRun(computed, violations, repo, registry)
+
+
+def _display_name(plan_file: Path, repo: Path) -> str:
+    """The plan's path relative to the repository when inside it, so artifacts do not depend on
+    where the checkout lives (CI runners, temp dirs)."""
+    try:
+        return plan_file.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        return str(plan_file)
 
 
 def load_plan_file(path: Path) -> ComputedPlan:

@@ -107,3 +107,34 @@ def test_staleness_from_saved_artifact(fx: LangFixture, capsys: pytest.CaptureFi
     assert stale_targets(plan, snapshot(str(fx.repo.remote), work), stores) == [
         "refs/tags/components/agents/analyzer/staging"
     ]
+
+
+def test_demo_runs_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["demo", "--keep", str(tmp_path / "demo")]) == 0
+    cap = capsys.readouterr()
+    assert "$ planner plan" in cap.err
+    assert "source plans/demo.plan" in cap.out
+    assert "prompts/extraction    production: v1.0.0 -> v1.1.0" in cap.out
+    assert "needs-rebuild: logic/scripts/router moves in production" in cap.out
+
+
+def test_bad_plan_is_a_positioned_error(fx: LangFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    work = fx.repo.work
+    (work / "plans/bad.plan").write_text('plan "b" {\n  promote prompts/nope v1.0.0 to staging\n}\n', encoding="utf-8")
+    assert plan_cli(fx, str(work / "plans/bad.plan")) == 1
+    err = capsys.readouterr().err
+    assert "bad.plan:2:" in err and "Traceback" not in err
+    (work / "broken.json").write_text('{"format_version": 1,,}', encoding="utf-8")
+    assert run(["show", str(work / "broken.json")]) == 1
+    assert "broken.json:1:22: error: malformed JSON" in capsys.readouterr().err
+
+
+def test_unwritable_outputs_are_errors(
+    fx: LangFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    work = fx.repo.work
+    assert plan_cli(fx, str(work / "plans/release.plan"), "-o", str(tmp_path / "no/such/dir/plan.json")) == 1
+    assert "error: cannot write" in capsys.readouterr().err
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no/such/summary.md"))
+    assert plan_cli(fx, str(work / "plans/release.plan")) == 1
+    assert "error: cannot append to GITHUB_STEP_SUMMARY" in capsys.readouterr().err

@@ -131,7 +131,7 @@ def test_batched_reads(rel: Release, monkeypatch: pytest.MonkeyPatch) -> None:
         state=snapshot("origin", rel.repo.work),
         targets=targets,
     )
-    assert len(calls) == 2  # registries at the commits, then the files
+    assert len(calls) == 3  # registries at the commits, the containing trees, the blobs: for any N
     assert sorted(ns for ns, _ in gets) == ["dev", "production", "staging"]  # ONE get_many per namespace
 
 
@@ -222,3 +222,29 @@ def test_unbound_env_warns(rel: Release) -> None:
     assert any(n.kind == "warning" and n.env == "dev" for n in plan.notices)
     assert not any(k.namespace == "dev" for k in plan.kv)
     assert isinstance(targets["staging"], Target)
+
+
+def test_tree_reader_matches_direct_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from planner.blobs import read_files_via_trees
+
+    rel = build_release(tmp_path, monkeypatch)
+    rel.repo.write("top.txt", "top\n")
+    (rel.repo.work / "deep/a/b").mkdir(parents=True)
+    rel.repo.write("deep/a/b/c.bin", b"\x00\xff\n\n")
+    (rel.repo.work / "link.md").symlink_to("prompts/extraction.md")
+    (rel.repo.work / "out.md").symlink_to("../outside.md")
+    c = rel.repo.commit("shapes")
+    reqs = [
+        (c, "top.txt"),
+        (c, "deep/a/b/c.bin"),
+        (c, "deep/a"),
+        (c, "link.md"),
+        (c, "out.md"),
+        (c, "nope/x"),
+        (rel.c["c1"], "prompts/extraction.md"),
+    ]
+    via_trees = read_files_via_trees(rel.repo.work, reqs)
+    assert via_trees == read_files(rel.repo.work, reqs)
+    assert via_trees[(c, "deep/a/b/c.bin")].data == b"\x00\xff\n\n"  # type: ignore[union-attr]
+    assert via_trees[(c, "link.md")].data == b"Extract the invoice fields.\nReturn JSON.\n"  # type: ignore[union-attr]
+    assert via_trees[(c, "out.md")] is None and via_trees[(c, "deep/a")] is None and via_trees[(c, "nope/x")] is None

@@ -28,7 +28,13 @@ def demo(
         print(f"demo repository: {d.work} (remote: {d.remote})", file=sys.stderr)
         print(f"$ planner status --repo {d.work}", file=sys.stderr)
         sys.stdout.flush()
-        return run(["status", "--repo", str(d.work)])
+        code = run(["status", "--repo", str(d.work)])
+        if code:
+            return code
+        from planner.demo_plan import plan_demo
+
+        code = plan_demo(d.work)
+        return 0 if code == 2 else code  # 2 = "changes present", the expected outcome here
 
     if keep is not None:
         if keep.exists() and any(keep.iterdir()):

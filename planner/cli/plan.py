@@ -40,8 +40,11 @@ def plan(
     _emit(result.render(fmt, color_stream=sys.stdout))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(result.render("markdown") + "\n")
+        try:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(result.render("markdown") + "\n")
+        except OSError as exc:
+            raise PlannerError(f"cannot append to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}") from None
     if result.violations:
         from planner.policy import raise_if_blocked
 
@@ -49,7 +52,10 @@ def plan(
     if out is not None:
         from planner.artifact import dump
 
-        out.write_text(dump(result.plan), encoding="utf-8")
+        try:
+            out.write_text(dump(result.plan), encoding="utf-8")
+        except OSError as exc:
+            raise PlannerError(f"cannot write {out}: {exc.strerror}") from None
         print(f"plan saved to {out} (id {result.plan.plan_id})", file=sys.stderr)
     if detailed_exitcode:
         raise typer.Exit(EXIT_CHANGES if result.plan.has_changes else EXIT_OK)
