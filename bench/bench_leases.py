@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects  # noqa: E402
-from tests.gitrepo import EdgitRepo, git  # noqa: E402
+from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
+from tests.gitrepo import EdgitRepo, git
 
 
 def setup(root: Path, n: int) -> tuple[EdgitRepo, str, dict[str, str], dict[str, str]]:

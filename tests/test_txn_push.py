@@ -39,9 +39,7 @@ def test_tag_objects_are_edgit_style(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["path", "file", "git"])
 def test_atomic_push_moves_every_ref(tmp_path: Path, kind: str) -> None:
     repo, _c1, c2, old = _setup(tmp_path)
-    new = write_tag_objects(
-        repo.work, [NewTag(REF_A, c2, "Set a to staging"), NewTag(REF_V, c2, "Release a v1.0.0")]
-    )
+    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "Set a to staging"), NewTag(REF_V, c2, "Release a v1.0.0")])
     updates = [RefUpdate(REF_A, old[REF_A], new[REF_A]), RefUpdate(REF_V, None, new[REF_V])]
     if kind == "git":
         with git_daemon(tmp_path) as base:

@@ -19,8 +19,8 @@ from planner.errors import EXIT_ERROR, DiagnosticError, PlannerError
 from planner.cli import status as _status  # noqa: F401  isort: skip
 from planner.cli import components as _components  # noqa: F401  isort: skip
 from planner.cli import demo as _demo  # noqa: F401  isort: skip
-from planner.cli import plan as _plan  # noqa: F401  isort: skip
 from planner.cli import check as _check  # noqa: F401  isort: skip
+from planner.cli import plan as _plan  # noqa: F401  isort: skip
 from planner.cli import apply as _apply  # noqa: F401  isort: skip
 from planner.cli import validate as _validate  # noqa: F401  isort: skip
 from planner.cli import kv as _kv  # noqa: F401  isort: skip

@@ -233,6 +233,8 @@ def _intent(
         phases[_phase_of(v.level, gates)]["verifies"].append(
             {"step_id": v.step_id, "env": v.env, "url": v.url, "expect": v.expect, "within": v.within_seconds}
         )
+    # no empty phases; a plan of only reject/override marks keeps one, to record them in the ledger
+    phases = [p for p in phases if p["tags"] or p["kv"] or p["verifies"]] or phases[:1]
     return {
         "apply_id": apply_id,
         "plan_id": plan.plan_id,
@@ -342,6 +344,7 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
     ctx.progress(f"commit: one atomic push of {len(updates)} ref(s) (phase {index + 1})")
     ctx.pushes += 1
     atomic_push(ctx.repo, ctx.remote, updates)
+    ctx.journal.crash_point("pushed")
     ctx.journal.write("committed", phase=index, ledger=ledger_commit)
     return ledger_commit
 
@@ -358,9 +361,25 @@ def landed(remote_refs: Mapping[str, tuple[str, str]], commit_entry: Mapping[str
     return any(remote_refs.get(ref, ("",))[0] == oid for ref, oid in commit_entry["tags"].items())
 
 
-def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], upto_phase: int) -> None:
+def touched_keys(intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """KV keys this apply may have written: prepare keys of phases that reached ``prepare``, env
+    keys of phases that reached ``project``. Only these are restored, so an undo never clobbers
+    keys another apply wrote while ours had not touched them (e.g. after a lost push race)."""
+    prepared = {e["phase"] for e in entries if e["point"] == "prepare"}
+    projected = {e["phase"] for e in entries if e["point"] == "project"}
+    if any(e["point"] == "project" and e.get("recover") for e in entries):
+        projected = set(range(len(intent["phases"])))  # recover rolled forward every phase
+    out: list[dict[str, Any]] = []
+    for i, p in enumerate(intent["phases"]):
+        for k in p["kv"]:
+            if (k["phase"] == "prepare" and i in prepared) or (k["phase"] == "project" and i in projected):
+                out.append(k)
+    return out
+
+
+def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> None:
     """Compensate: tags back (with leases) and the ledger rewound in ONE push, then KV restored."""
-    ctx.journal.write("compensate", upto_phase=upto_phase)
+    ctx.journal.write("compensate")
     remote_refs = read_remote_refs(ctx.remote, cwd=ctx.repo)
     updates: list[RefUpdate] = []
     old_by_ref = {t["ref"]: t["old"] for p in intent["phases"] for t in p["tags"]}
@@ -379,7 +398,8 @@ def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str,
                 "compensation failed: tags could not be moved back because someone else moved them "
                 f"({', '.join(sorted(exc.refs))}); the journal is kept: run `planner recover`"
             ) from exc
-    items = [k for p in intent["phases"][: upto_phase + 1] for k in p["kv"]]
+        ctx.journal.crash_point("undo-pushed")
+    items = touched_keys(intent, entries)
     ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
     restore_kv(ctx, items)
     ctx.journal.write("compensated")
@@ -469,10 +489,11 @@ def apply_plan(
             # the rejected push changed nothing; earlier phases and prepared keys are undone
             _undo_or_partial(ctx, intent, exc)
             raise
-        except PlannerError as exc:
-            _undo_or_partial(ctx, intent, exc)
+        except Exception as exc:  # any failure after `begin` (also unexpected ones) is compensated
+            cause = exc if isinstance(exc, PlannerError) else PlannerError(f"{type(exc).__name__}: {exc}")
+            _undo_or_partial(ctx, intent, cause)
             raise ApplyFailedError(
-                f"apply failed and was undone (everything is back as before): {exc.message}"
+                f"apply failed and was undone (everything is back as before): {cause.message}"
             ) from exc
         journal.write("done")
         journal.finish(apply_id)
@@ -490,14 +511,14 @@ def apply_plan(
 
 
 def _undo_or_partial(ctx: Context, intent: dict[str, Any], cause: PlannerError) -> None:
-    last_phase = max((e.get("phase", 0) for e in ctx.journal.entries if "phase" in e), default=0)
     ctx.progress(f"failed: {cause.message}; undoing")
     try:
-        undo(ctx, intent, ctx.journal.entries, last_phase)
+        undo(ctx, intent, list(ctx.journal.entries))
     except PartialApplyError:
         raise
-    except PlannerError as exc:
+    except Exception as exc:
+        msg = exc.message if isinstance(exc, PlannerError) else f"{type(exc).__name__}: {exc}"
         raise PartialApplyError(
-            f"{cause.message}\ncompensation failed too: {exc.message}\n"
+            f"{cause.message}\ncompensation failed too: {msg}\n"
             "the apply is partially applied; the journal is kept: run `planner recover`"
         ) from exc

@@ -2,7 +2,7 @@
 
 ``current.jsonl`` exists only while an apply is in flight (or after a crash); on success or after
 recovery it is moved to ``done/<apply id>.jsonl``. Old KV values needed to undo are stored
-content-addressed in ``blobs/<sha256>`` and fsynced with the entry that refers to them.
+in ``blobs/pack-NNNN.json`` ({sha256: base64}), one file fsynced before the entry that refers to them.
 
 Test-only crash hook: when ``PLANNER_CRASH_AT=<point>`` (or ``<point>:<n>`` for the n-th time the
 point is reached) is set, the process SIGKILLs itself right after that journal entry is durable.
@@ -10,6 +10,7 @@ point is reached) is set, the process SIGKILLs itself right after that journal e
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -23,6 +24,9 @@ from planner.errors import PlannerError
 
 JOURNAL_DIR = Path(".planner") / "journal"
 CRASH_ENV = "PLANNER_CRASH_AT"
+
+# Crash points that are not journal entries (the moments between two entries that matter most).
+EXTRA_CRASH_POINTS = ("pushed", "undo-pushed")
 
 # Every point the journal records, in protocol order (the crash tests iterate over these).
 POINTS = (
@@ -56,6 +60,8 @@ class Journal:
     root: Path  # the .planner/journal directory
     entries: list[dict[str, Any]] = field(default_factory=list)
     _counts: dict[str, int] = field(default_factory=dict)
+    _pending: dict[str, bytes] = field(default_factory=dict)
+    _loaded: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def current(self) -> Path:
@@ -90,22 +96,36 @@ class Journal:
         return out
 
     def save_blob(self, value: bytes) -> str:
+        """Keep ``value`` for the next entry; it is written with it (one file, one fsync)."""
         digest = hashlib.sha256(value).hexdigest()
-        self.blobs.mkdir(exist_ok=True)
-        path = self.blobs / digest
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "wb") as f:
-                f.write(value)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+        self._pending[digest] = value
         return digest
 
+    def _flush_blobs(self) -> None:
+        if not self._pending:
+            return
+        self.blobs.mkdir(exist_ok=True)
+        n = len(list(self.blobs.glob("pack-*.json")))
+        path = self.blobs / f"pack-{n:04d}.json"
+        data = json.dumps({d: base64.b64encode(v).decode() for d, v in self._pending.items()})
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(self.blobs)
+        self._loaded.update(self._pending)
+        self._pending.clear()
+
     def read_blob(self, digest: str) -> bytes:
+        if digest not in self._loaded and self.blobs.exists():
+            for pack in sorted(self.blobs.glob("pack-*.json")):
+                data = json.loads(pack.read_text(encoding="utf-8"))
+                self._loaded.update({d: base64.b64decode(v) for d, v in data.items()})
         try:
-            return (self.blobs / digest).read_bytes()
-        except FileNotFoundError:
+            return self._loaded[digest]
+        except KeyError:
             raise JournalError(f"journal blob {digest[:12]} is missing; cannot restore that KV value") from None
 
     def write(self, point: str, **data: Any) -> None:
@@ -115,8 +135,7 @@ class Journal:
         entry = {"point": point, **data}
         line = json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
         created = not self.current.exists()
-        if self.blobs.exists():
-            _fsync_dir(self.blobs)
+        self._flush_blobs()  # old values are durable before the entry that refers to them
         with open(self.current, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
@@ -124,9 +143,12 @@ class Journal:
         if created:
             _fsync_dir(self.root)
         self.entries.append(entry)
-        self._maybe_crash(point)
+        self.crash_point(point)
 
-    def _maybe_crash(self, point: str) -> None:
+    def crash_point(self, point: str) -> None:
+        """Test-only hook (see module doc); also called at points between entries: ``pushed``
+        (the push landed, ``committed`` not yet written) and ``undo-pushed`` (tags moved back,
+        KV not yet restored)."""
         want = os.environ.get(CRASH_ENV)
         if not want:
             return

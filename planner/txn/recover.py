@@ -68,7 +68,7 @@ def recover(
             return RecoverResult("finished", apply_id, f"apply {apply_id} had finished; journal closed")
         if "compensate" in points:
             log(f"apply {apply_id} was being undone: finishing the undo")
-            undo(ctx, intent, entries, last_phase)
+            undo(ctx, intent, entries)
             return RecoverResult("undone", apply_id, f"apply {apply_id} undone: everything is back as before")
         committing = [i for i, p in enumerate(intent["phases"]) if p["tags"] or p["kv"]]
         commits = commits_from_journal(entries)
@@ -87,5 +87,5 @@ def recover(
             journal.finish(apply_id)
             return RecoverResult("finished", apply_id, f"apply {apply_id} finished: everything is in its new state")
         log(f"apply {apply_id} had not committed: undoing what it wrote")
-        undo(ctx, intent, entries, last_phase)
+        undo(ctx, intent, entries)
         return RecoverResult("undone", apply_id, f"apply {apply_id} undone: everything is back as before")
