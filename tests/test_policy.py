@@ -310,3 +310,63 @@ def test_apply_json_reports_logic_rebuilds_and_github_output(
     assert 'rebuild=["staging"]' in lines and "needs_rebuild=true" in lines
     assert f'rebuild_commits={{"staging": "{router}"}}' in lines
     assert f"apply_id={rep['apply_id']}" in lines
+
+
+# ---- the pure pieces --------------------------------------------------------------------------------
+
+
+def test_rejections_replay_the_ledger_oldest_first() -> None:
+    from planner.policy import rejected_versions
+
+    newest_first = [
+        {"apply_id": "3", "time": "t3", "marks": [{"kind": "reject", "component": "prompts/a", "version": "v2.0.0"}]},
+        {"apply_id": "2", "time": "t2", "marks": [{"kind": "override", "component": "prompts/a", "version": "v1.0.0"}]},
+        {
+            "apply_id": "1",
+            "time": "t1",
+            "marks": [{"kind": "reject", "component": "prompts/a", "version": "v1.0.0", "reason": "bad"}],
+        },
+        {"apply_id": "0", "time": "t0"},  # records written before marks existed
+    ]
+    assert rejected_versions(newest_first) == {("prompts/a", "v2.0.0"): "rejected (apply 3, t3)"}
+    assert rejected_versions(newest_first[1:]) == {}
+    assert rejected_versions(newest_first[2:]) == {("prompts/a", "v1.0.0"): "bad (apply 1, t1)"}
+
+
+def test_freeze_window_is_local_time_across_a_dst_change() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from planner.policy import Freeze
+
+    berlin = ZoneInfo("Europe/Berlin")
+    # Berlin switches to summer time at 2027-03-28 02:00 local (01:00 UTC)
+    f = Freeze(
+        "production",
+        datetime(2027, 3, 27, 0, 0, tzinfo=berlin),
+        datetime(2027, 3, 29, 0, 0, tzinfo=berlin),
+        "Europe/Berlin",
+    )
+    assert not f.covers(datetime(2027, 3, 26, 22, 59, tzinfo=UTC))  # 23:59 CET
+    assert f.covers(datetime(2027, 3, 26, 23, 0, tzinfo=UTC))  # 00:00 CET: start is inclusive
+    assert f.covers(datetime(2027, 3, 28, 21, 59, tzinfo=UTC))  # 23:59 CEST
+    assert not f.covers(datetime(2027, 3, 28, 22, 0, tzinfo=UTC))  # 00:00 CEST: end is exclusive
+
+
+def test_planner_now_hook_parses_or_refuses() -> None:
+    from planner.errors import PlannerError
+    from planner.policy import now
+
+    assert now({"PLANNER_NOW": "2026-12-25T10:00:00Z"}).isoformat() == "2026-12-25T10:00:00+00:00"
+    assert now({"PLANNER_NOW": "2026-12-25T10:00"}).isoformat() == "2026-12-25T10:00:00+00:00"
+    with pytest.raises(PlannerError, match="PLANNER_NOW='soon' is not an ISO 8601 time"):
+        now({"PLANNER_NOW": "soon"})
+
+
+def test_policy_settings_reject_unknown_keys_with_position(pl: Planner) -> None:
+    pl.config('[policy]\nprotectd = ["production"]')
+    with pytest.raises(DiagnosticError) as exc:
+        load_settings(load_config(pl.fx.work))
+    d = exc.value.diagnostics[0]
+    assert d.message.startswith("[policy] unknown key 'protectd'")
+    assert d.span is not None and (d.span.line, d.span.column) == (4, 1)
