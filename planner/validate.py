@@ -330,8 +330,14 @@ def validate(
         targets, problems = open_targets(sorted({c.env for c in checks}))
         report.diagnostics.extend(problems)
         checks = [c for c in checks if c.env in targets]
-        contents = read_contents(repo, registry, [(c.commit, c.ref.ref) for c in checks])
-        stored = read_stored(checks, targets)
+        try:
+            contents = read_contents(repo, registry, [(c.commit, c.ref.ref) for c in checks])
+            stored = read_stored(checks, targets)
+        finally:
+            for t in targets.values():  # release HTTP clients (Cloudflare); SQLite has nothing to close
+                close = getattr(t.store, "close", None)
+                if callable(close):
+                    close()
         report.diagnostics.extend(compare_kv(checks, contents=contents, stored=stored, targets=targets))
     report.diagnostics.sort(key=lambda d: (d.span or Span("", 0, 0), d.message))
     return report

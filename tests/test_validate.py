@@ -221,3 +221,38 @@ def test_scan_recognises_forms_and_ignores_look_alikes() -> None:
         (8, 8, "tools/search", None),
         (8, 16, "tools/fetch", "production"),
     ]
+
+
+def test_cloudflare_store_over_loopback_http(
+    fx: TxnFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cfkv_server import CFKVServer, cf_env, cf_store
+
+    with CFKVServer() as server:
+        for k, v in cf_env(server).items():
+            monkeypatch.setenv(k, v)
+        fx.repo.write(
+            "wrangler.toml",
+            '[[kv_namespaces]]\nbinding = "COMPONENTS_KV"\nid = "top"\n'
+            '[env.staging]\nkv_namespaces = [{ binding = "COMPONENTS_KV", id = "stg-ns" }]\n'
+            '[env.production]\nkv_namespaces = [{ binding = "COMPONENTS_KV", id = "prod-ns" }]\n',
+        )
+        fx.repo.write("planner.toml", 'environments = ["staging", "production"]\n[kv]\nstore = "cloudflare"\n')
+        assert run(["sync", "--remote", fx.remote_url]) == 0
+        store = cf_store(server, "stg-ns")
+        store.put_many([KVEntry("prompts/summary@staging", b"edited in the dashboard\n")])
+        store.close()
+        text = (
+            "a: prompts/extraction@staging\nb: prompts/extraction@production\n"
+            "c: agents/analyzer@staging\nd: prompts/summary@staging\n"
+        )
+        fx.repo.write("ok/refs.yaml", text)
+        capsys.readouterr()
+        server.reset_counts()
+        assert run(["validate", "ok", "--remote", fx.remote_url]) == 1
+        out = capsys.readouterr().out
+        assert out.count(": error: ") == 1
+        assert "ok/refs.yaml:4:4: error: KV key 'prompts/summary@staging' in staging differs" in out
+        # one get_many (bulk read) per namespace; the hand-edited value carries no content hash, so
+        # the store reads that one raw (values + metadata); nothing is written
+        assert dict(server.state.requests) == {"POST bulk/get": 2, "GET values": 1, "GET metadata": 1}
