@@ -370,3 +370,12 @@ def test_policy_settings_reject_unknown_keys_with_position(pl: Planner) -> None:
     d = exc.value.diagnostics[0]
     assert d.message.startswith("[policy] unknown key 'protectd'")
     assert d.span is not None and (d.span.line, d.span.column) == (4, 1)
+
+
+def test_check_reports_a_reject_of_an_untagged_version(pl: Planner) -> None:
+    pl.config("", environments=None)
+    p = pl.plan_file("rej", "  reject prompts/extraction v9.9.9\n  override prompts/extraction v1.0.0\n")
+    code, out, _ = pl("check", p)
+    assert code == 1
+    assert "plans/rej.plan:2:29: error: reject prompts/extraction v9.9.9: that version has no tag on the remote" in out
+    assert "override" not in out  # v1.0.0 exists: no error for it
