@@ -16,7 +16,7 @@ from planner.errors import EXIT_ERROR, PlannerError
 def validate(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="[PATH]...", help="YAML files or directories (default: the repository)."),
+        typer.Argument(metavar="PATH", help="YAML files or directories (default: the repository)."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, or github (workflow annotations).")] = "text",
     env: Annotated[
