@@ -50,7 +50,9 @@ def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanR
     text = plan_file.read_text(encoding="utf-8")  # compile_file read it fine just now
     computed = with_marks(computed, mark_steps(text, str(plan_file), registry=registry, state=state))
     violations = tuple(
-        policy.check(computed, state=state, config=cfg, history=ledger_history(repo, remote or cfg.remote))
+        policy.check(
+            computed, state=state, config=cfg, history=ledger_history(repo, remote or cfg.remote, state.ledger)
+        )
     )
     return PlanRun(computed, violations, repo, registry)
 

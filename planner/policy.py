@@ -463,13 +463,17 @@ def check(
     return evaluate(PolicyInput(plan, state, records, clock(), settings, invocation, stage))
 
 
-def ledger_history(repo: Path | str, remote: str) -> Callable[[], Sequence[Mapping[str, Any]]]:
-    """A lazy reader of the remote's ledger records (newest first)."""
+def ledger_history(repo: Path | str, remote: str, head: str | None = None) -> Callable[[], Sequence[Mapping[str, Any]]]:
+    """A lazy reader of the remote's ledger records (newest first). With ``head`` (the ledger
+    commit from the snapshot already taken) no second ``ls-remote`` is needed."""
 
     def read() -> Sequence[Mapping[str, Any]]:
-        from planner.txn.ledger import history
+        from planner.txn import ledger
 
-        return history(repo, remote)
+        if head is None:
+            return ledger.history(repo, remote)
+        ledger.fetch_ledger(repo, remote, head)
+        return ledger.read_records(repo, head)
 
     return read
 

@@ -99,7 +99,12 @@ def compile_and_plan(
     computed = with_marks(computed, mark_steps(text, filename, registry=registry, state=state))
     inv = invocation or Invocation(saved_plan=False, require_id=False)
     violations = check(
-        computed, state=state, config=cfg, history=ledger_history(repo, remote), invocation=inv, stage="apply"
+        computed,
+        state=state,
+        config=cfg,
+        history=ledger_history(repo, remote, state.ledger),
+        invocation=inv,
+        stage="apply",
     )
     raise_if_blocked(violations, stage="apply")
     return computed
@@ -114,7 +119,12 @@ def check_saved_plan(plan: ComputedPlan, *, repo: Path, remote: str, require_id:
     state = snapshot(remote, repo)
     inv = Invocation(saved_plan=True, require_id=require_id is not None)
     violations = check(
-        plan, state=state, config=load_config(repo), history=ledger_history(repo, remote), invocation=inv, stage="apply"
+        plan,
+        state=state,
+        config=load_config(repo),
+        history=ledger_history(repo, remote, state.ledger),
+        invocation=inv,
+        stage="apply",
     )
     raise_if_blocked(violations, stage="apply")
 
