@@ -138,6 +138,15 @@ def _pairs_keep_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _strip_dupes(value: Any) -> Any:
+    """Remove the duplicate-key markers again before writing a registry back."""
+    if isinstance(value, dict):
+        return {k: _strip_dupes(v) for k, v in value.items() if k != "\x00dupes"}
+    if isinstance(value, list):
+        return [_strip_dupes(v) for v in value]
+    return value
+
+
 def _read_json(file: Path) -> tuple[str, dict[str, Any]]:
     text = file.read_text(encoding="utf-8")
     try:
@@ -402,14 +411,13 @@ def save_components(root: Path | str, entries: Mapping[str, Mapping[str, str]], 
     file = Path(root) / REGISTRY_PATH
     if file.exists():
         text, data = _read_json(file)
-        data.pop("\x00dupes", None)
+        data = _strip_dupes(data)
         newline = text.endswith("\n")
     else:
         data, newline = {"version": REGISTRY_VERSION, "components": {}, "updated": ""}, False
     comps = data.setdefault("components", {})
     if not isinstance(comps, dict):
         raise DiagnosticError([Diagnostic("error", "'components' must be an object", Span(REGISTRY_PATH, 1, 1))])
-    comps.pop("\x00dupes", None)
     for name, entry in entries.items():
         old = comps.get(name)
         merged = dict(old) if isinstance(old, dict) else {}

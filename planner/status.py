@@ -76,6 +76,16 @@ def _component_doc(
     }
 
 
+def prefix_mismatches(registry: Registry, state: RepoState, refs: list[ComponentRef]) -> list[str]:
+    """Components whose registry prefix differs from where their tags live on the remote."""
+    out = []
+    for ref in refs:
+        reg, cs = registry.get(ref), state.component(ref)
+        if reg is not None and cs is not None and reg.prefix != cs.prefix:
+            out.append(f"{ref} is registered as '{reg.prefix}' ({reg.source}) but its tags are under '{cs.prefix}/'")
+    return out
+
+
 def build_status(
     registry: Registry, state: RepoState, *, component: str | None = None, env: str | None = None
 ) -> dict[str, Any]:
@@ -93,7 +103,7 @@ def build_status(
         "components": comps,
         "divergences": [{"ref": d.ref, "local": d.local, "remote": d.remote} for d in state.divergences],
         "ignored_refs": list(state.ignored),
-        "problems": list(state.problems),
+        "problems": list(state.problems) + prefix_mismatches(registry, state, refs),
     }
 
 

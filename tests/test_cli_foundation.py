@@ -186,3 +186,15 @@ def test_fast_path_matches_typer_path(demo: DemoRepo, capsys: pytest.CaptureFixt
     )
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.strip() == "error: unknown component 'nope': not in the registry and no tags on the remote"
+
+
+def test_prefix_mismatch_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = build_demo_repo(tmp_path)
+    (d.work / "prompts/component.yaml").write_text(
+        "name: extraction\ntype: prompt\npath: extraction.md\nprefix: logic\n"
+    )
+    doc = status_json(capsys, "--repo", str(d.work), "extraction")
+    assert doc["problems"] == [
+        "prompts/extraction is registered as 'logic' (prompts/component.yaml) but its tags are under 'components/'"
+    ]
+    assert doc["components"][0]["needs_rebuild"] is True

@@ -249,3 +249,15 @@ def test_add_component_file_and_manifest(repo: Path, monkeypatch: pytest.MonkeyP
         add_component(repo, "prompts/extraction.md", type_="prompt", name="invoice")
     with pytest.raises(ModelError, match="outside the repository"):
         add_component(repo, "/etc/hostname", type_="config")
+
+
+def test_write_never_leaks_duplicate_markers(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        REGISTRY_PATH,
+        '{"version": "3.0.0", "components": {"a": {"path": "a.md", "path": "b.md", "type": "prompt"}}}',
+    )
+    save_components(tmp_path, {"c": {"path": "c.md", "type": "prompt"}})
+    text = (tmp_path / REGISTRY_PATH).read_text()
+    assert "\\u0000" not in text and "dupes" not in text
+    assert json.loads(text)["components"]["a"] == {"path": "b.md", "type": "prompt"}
