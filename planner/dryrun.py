@@ -32,7 +32,14 @@ class PlanRun:
     registry: Registry
 
     def render(self, fmt: str, *, color_stream: TextIO | None = None) -> str:
-        return rendered(self.plan, fmt, repo=self.repo, registry=self.registry, color_stream=color_stream)
+        out = rendered(self.plan, fmt, repo=self.repo, registry=self.registry, color_stream=color_stream)
+        if fmt == "markdown" and self.violations:
+            # Reviewers of a blocked plan must see why (the note fits in the renderer's reserve).
+            lines = [f"- **{v.policy}**: {v.message}\n" for v in self.violations[:5]]
+            if len(self.violations) > 5:
+                lines.append(f"- ... and {len(self.violations) - 5} more\n")
+            out += "\n#### :no_entry: Blocked by policy\n\n" + "".join(lines)
+        return out
 
 
 def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanRun:

@@ -51,6 +51,9 @@ def test_exit_codes(fx: LangFixture, capsys: pytest.CaptureFixture[str], monkeyp
     assert plan_cli(fx, "plans/skip.plan", "--detailed-exitcode", "-o", "skip.json") == 3
     err = capsys.readouterr().err
     assert "staging does not hold it" in err and not (fx.repo.work / "skip.json").exists()
+    assert plan_cli(fx, "plans/skip.plan", "--format", "markdown") == 3
+    md = capsys.readouterr().out
+    assert "Blocked by policy" in md and "**environment-order**: agents/analyzer: v2.0.0 goes to production" in md
     assert plan_cli(fx, "plans/missing.plan") == 1
     assert plan_cli(fx, "plans/release.plan", "--format", "yaml") == 1
 
