@@ -97,3 +97,58 @@ def test_hostile_remote_is_refused(tmp_path: Path) -> None:
     repo, _c1, c2, old = _setup(tmp_path)
     with pytest.raises(GitError):
         atomic_push(repo.work, "--upload-pack=touch /tmp/x", [RefUpdate(REF_A, old[REF_A], c2)])
+
+
+def test_remote_name_and_many_deletions_in_one_push(tmp_path: Path) -> None:
+    """Refspecs live in an included config file: 500 deletions keep the command line short."""
+    repo, _c1, c2, old = _setup(tmp_path)
+    refs = [f"refs/tags/components/prompts/p{i}/v1.0.0" for i in range(500)]
+    created = write_tag_objects(repo.work, [NewTag(r, c2, "Release p v1.0.0") for r in refs])
+    atomic_push(repo.work, "origin", [RefUpdate(r, None, created[r]) for r in refs])
+    assert all(repo.remote_refs()[r] == created[r] for r in refs)
+    atomic_push(repo.work, "origin", [RefUpdate(r, created[r], None) for r in refs])
+    remaining = repo.remote_refs()
+    assert not any(r in remaining for r in refs) and remaining[REF_A] == old[REF_A]
+
+
+def test_a_move_between_advertisement_and_update_rejects_the_whole_push(tmp_path: Path) -> None:
+    """A remote pre-receive hook moves REF_B after the advertisement our pre-push hook checked (a
+    concurrent push landing in that window): receive-pack's locked old-value check must reject
+    the atomic push, so REF_A does not move either."""
+    repo, _c1, c2, old = _setup(tmp_path)
+    other = write_tag_objects(repo.work, [NewTag(REF_B, c2, "someone else")])[REF_B]
+    git(repo.work, "push", "-q", "origin", f"{other}:refs/keep/other")  # the object exists remotely
+    hook = repo.remote / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\ncat >/dev/null\nunset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n"
+        f"exec git update-ref {REF_B} {other}\n"
+    )
+    hook.chmod(0o755)
+    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "a"), NewTag(REF_B, c2, "b")])
+    with pytest.raises(ConflictError) as info:
+        atomic_push(
+            repo.work,
+            str(repo.remote),
+            [RefUpdate(REF_A, old[REF_A], new[REF_A]), RefUpdate(REF_B, old[REF_B], new[REF_B])],
+        )
+    refs = repo.remote_refs()
+    assert refs[REF_A] == old[REF_A] and refs[REF_B] == other
+    assert "moved during the push" in info.value.message, info.value.message
+
+
+def test_a_skipped_hook_is_reported_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: a hook git cannot execute is skipped by git; the push must not pass as checked."""
+    import planner.txn.push as push
+
+    real = push._write_hook
+
+    def not_executable(tmp: Path) -> Path:
+        hooks = real(tmp)
+        (hooks / "pre-push").chmod(0o644)
+        return hooks
+
+    monkeypatch.setattr(push, "_write_hook", not_executable)
+    repo, _c1, c2, old = _setup(tmp_path)
+    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "a")])
+    with pytest.raises(GitError, match="did not run"):
+        atomic_push(repo.work, str(repo.remote), [RefUpdate(REF_A, old[REF_A], new[REF_A])])

@@ -7,9 +7,11 @@ What we do instead (near-linear, still atomic per ref):
 
 1. Write every new annotated tag object in ONE ``git hash-object -t tag -w --stdin-paths``.
 2. Point staging refs ``refs/planner/outgoing/<id>/...`` at the new objects in ONE
-   ``git update-ref --stdin``, so the push needs only two wildcard/explicit refspecs
-   (``+refs/planner/outgoing/<id>/tags/*:refs/tags/*``) whatever the number of refs: no ARG_MAX
-   limit and no per-refspec matching cost.
+   ``git update-ref --stdin``, so the push needs one wildcard refspec
+   (``+refs/planner/outgoing/<id>/tags/*:refs/tags/*``) whatever the number of refs: no
+   per-refspec matching cost. The refspecs (that one, the ledger's, and deletions, which need one
+   each) go into a temporary remote in a config file included with ``-c include.path=...``, so
+   the command line has a constant length (no ARG_MAX limit, even for 50,000 refs).
 3. Push with ``--atomic`` and a ``pre-push`` hook (``-c core.hooksPath=<tmp>``). git gives the hook
    ``<local ref> <local oid> <remote ref> <remote oid>`` per ref, the remote oid taken from the ref
    advertisement of this same connection; the hook aborts unless every remote oid equals our
@@ -167,31 +169,38 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
             refspecs.append(f"+{OUTGOING}/{push_id}/tags/*:refs/tags/*")
         refspecs += [f"+{_staging_name(push_id, u.ref)}:{u.ref}" for u in other_sets]
         refspecs += [f":{u.ref}" for u in deletes]
-        with tempfile.TemporaryDirectory(prefix="planner-push-") as tmpdir:
+        # Inside the checkout, not /tmp: a hook on a noexec mount would be skipped by git.
+        scratch = Path(repo) / ".planner" / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="push-", dir=scratch) as tmpdir:
             tmp = Path(tmpdir)
             hooks = _write_hook(tmp)
             expect_file = tmp / "expect.json"
             report_file = tmp / "report.json"
             expect_file.write_text(json.dumps({u.ref: u.old for u in updates}), encoding="utf-8")
+            # Refspecs go into a temporary remote in an included config file, not on the command
+            # line: its length stays constant whatever the number of deletions (ARG_MAX).
+            tmp_remote = f"planner-push-{push_id}"
+            cfg = tmp / "push.config"
+            cfg.write_text(_remote_config(tmp_remote, _push_url(repo, remote), refspecs), encoding="utf-8")
             proc = run_git(
                 [
                     Opt("-c"),
                     Opt(f"core.hooksPath={hooks}"),
+                    Opt("-c"),
+                    Opt(f"include.path={cfg}"),
                     "push",
                     Opt("--atomic"),
                     Opt("--porcelain"),
                     Opt("--verify"),
-                    Opt("--"),
-                    remote,
-                    *refspecs,
+                    tmp_remote,
                 ],
                 cwd=repo,
                 env={"PLANNER_PUSH_EXPECT": str(expect_file), "PLANNER_PUSH_REPORT": str(report_file)},
                 check=False,
             )
-            moved: dict[str, str | None] = {}
-            if report_file.exists():
-                moved = json.loads(report_file.read_text(encoding="utf-8"))
+            hook_ran = report_file.exists()
+            moved: dict[str, str | None] = json.loads(report_file.read_text(encoding="utf-8")) if hook_ran else {}
         if moved:
             raise ConflictError.for_refs(moved, {u.ref: u.old for u in updates})
         if proc.returncode != 0:
@@ -201,9 +210,32 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
                 # receive-pack found a ref moved after the advertisement (checked under its lock).
                 raise ConflictError.for_refs(dict.fromkeys(rejected, "moved during the push"), {})
             raise GitError(f"git push to {redact_url(remote)} failed (exit {proc.returncode}): {redact_url(err)}")
+        if not hook_ran:
+            # git skipped the hook (not executable?): the push landed WITHOUT the per-ref checks.
+            # Fail, so that the engine treats it as a failure after the commit and moves it back.
+            raise GitError("the expected-value check (pre-push hook) did not run; the push was not checked")
         return PushResult(tuple(refs), time.monotonic() - start)
     finally:
         _update_refs(repo, [f"delete {_staging_name(push_id, u.ref)}" for u in sets])
+
+
+def _push_url(repo: Path | str, remote: str) -> str:
+    """The URL a configured remote pushes to (pushInsteadOf applied); a URL or path as given."""
+    proc = run_git(["remote", "get-url", Opt("--push"), remote], cwd=repo, check=False)
+    url = proc.stdout.decode("utf-8", "replace").strip()
+    return url if proc.returncode == 0 and url else remote
+
+
+def _quote(value: str) -> str:
+    if any(c in value for c in "\n\r\0"):
+        raise GitError("a remote URL or ref contains a line break")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _remote_config(name: str, url: str, refspecs: Sequence[str]) -> str:
+    lines = [f'[remote "{name}"]', f"\turl = {_quote(url)}"]
+    lines += [f"\tpush = {_quote(r)}" for r in refspecs]
+    return "\n".join(lines) + "\n"
 
 
 def _rejected_from_porcelain(text: str) -> dict[str, str]:
