@@ -239,8 +239,8 @@ def environment_order(
             Violation(
                 "environment-order",
                 m.change.step_id,
-                f"{m.component} {what} may enter {m.env} only after {prev}: {prev} does not hold it and the"
-                f" ledger does not record it there (order: {' -> '.join(environments)})",
+                f"{m.component}: {what} goes to {m.env} but {prev} does not hold it and never held it"
+                f" according to the ledger (order: {' -> '.join(environments)})",
                 m.where,
             )
         )

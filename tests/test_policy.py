@@ -94,8 +94,9 @@ def test_promotion_order_blocks_at_plan_time_with_rule_statement_and_reason(pl: 
     code, _, err = pl("plan", p)
     assert code == 3
     assert (
-        "plans/skip.plan:2:3: error: blocked by policy 'environment-order': prompts/extraction v1.1.0 may enter"
-        " production only after staging: staging does not hold it" in err
+        "plans/skip.plan:2:3: error: blocked by policy 'environment-order': prompts/extraction: v1.1.0 goes to"
+        " production but staging does not hold it and never held it according to the ledger"
+        " (order: staging -> production)" in err
     )
     assert "no plan.json written" in err
 
