@@ -165,7 +165,7 @@ def apply(
     if fmt not in ("text", "json"):
         raise PlannerError(f"--format must be text or json, not {fmt!r}")
     if (plan_file is None) == (plan_json is None):
-        raise PlannerError("give either PLAN (a plan file) or --plan plan.json, not both")
+        raise PlannerError("give exactly one of PLAN (a plan file) or --plan plan.json")
     rem = _remote(repo, remote)
     if plan_json is not None:
         from planner.dryrun import load_plan_file
