@@ -18,6 +18,7 @@ import typer
 from planner.changes import ComputedPlan
 from planner.cli.app import app
 from planner.errors import PlannerError
+from planner.policy import Invocation
 
 
 @contextmanager
@@ -71,13 +72,19 @@ class _LazyLedger:
         return self._hist.previous_target(component, env)
 
 
-def compile_and_plan(text: str, filename: str, *, repo: Path, remote: str) -> ComputedPlan:
-    """Plan source -> ComputedPlan (the same pipeline as `planner plan`, with the ledger for rollback)."""
+def compile_and_plan(
+    text: str, filename: str, *, repo: Path, remote: str, invocation: Invocation | None = None
+) -> ComputedPlan:
+    """Plan source -> ComputedPlan (the same pipeline as `planner plan`, with the ledger for rollback).
+
+    Policies are checked as at apply time (``invocation``: a plan file applied directly by default).
+    """
     from planner.config import load_config
     from planner.diff import compute_plan
     from planner.kv.bindings import open_stores
     from planner.lang.compile import compile_text
-    from planner.policy import PolicyError, environment_order
+    from planner.marks import mark_steps, with_marks
+    from planner.policy import check, ledger_history, raise_if_blocked
     from planner.registry import load_registry
     from planner.state import snapshot
     from planner.steps import MoveEnv
@@ -89,15 +96,41 @@ def compile_and_plan(text: str, filename: str, *, repo: Path, remote: str) -> Co
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
     computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
-    violations = environment_order(computed, state, cfg.environments)
-    if violations:
-        for v in violations:
-            print(f"policy {v.policy}: {v.message}", file=sys.stderr)
-        raise PolicyError(f"plan blocked by policy ({len(violations)} violation(s)); nothing was applied")
+    computed = with_marks(computed, mark_steps(text, filename, registry=registry, state=state))
+    inv = invocation or Invocation(saved_plan=False, require_id=False)
+    violations = check(
+        computed,
+        state=state,
+        config=cfg,
+        history=ledger_history(repo, remote, state.ledger),
+        invocation=inv,
+        stage="apply",
+    )
+    raise_if_blocked(violations, stage="apply")
     return computed
 
 
-def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None) -> None:
+def check_saved_plan(plan: ComputedPlan, *, repo: Path, remote: str, require_id: str | None) -> None:
+    """The policies again at apply time, against the world as it is now (exit 3 before any change)."""
+    from planner.config import load_config
+    from planner.policy import check, ledger_history, raise_if_blocked
+    from planner.state import snapshot
+
+    state = snapshot(remote, repo)
+    inv = Invocation(saved_plan=True, require_id=require_id is not None)
+    violations = check(
+        plan,
+        state=state,
+        config=load_config(repo),
+        history=ledger_history(repo, remote, state.ledger),
+        invocation=inv,
+        stage="apply",
+    )
+    raise_if_blocked(violations, stage="apply")
+
+
+def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None, fmt: str = "text") -> None:
+    from planner.rebuild import report, write_github_output
     from planner.txn.engine import apply_plan
 
     with _progress() as log:
@@ -113,6 +146,10 @@ def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | No
             f"{result.seconds:.2f} s",
             file=sys.stderr,
         )
+    rep = report(plan, result, repo=repo)
+    write_github_output(rep)
+    if fmt == "json":
+        print(json.dumps(rep, indent=2, sort_keys=True))
 
 
 @app.command()
@@ -120,10 +157,13 @@ def apply(
     plan_file: Annotated[Path | None, typer.Argument(metavar="[PLAN]", help="A plan file: plan, then apply.")] = None,
     plan_json: Annotated[Path | None, typer.Option("--plan", help="Apply exactly this saved plan.json.")] = None,
     require_id: Annotated[str | None, typer.Option("--require-id", help="Refuse unless the plan has this id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, or json (a report on stdout).")] = "text",
     remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
     repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
 ) -> None:
     """Apply a plan as one transaction: everything lands, or nothing visible changes."""
+    if fmt not in ("text", "json"):
+        raise PlannerError(f"--format must be text or json, not {fmt!r}")
     if (plan_file is None) == (plan_json is None):
         raise PlannerError("give exactly one of PLAN (a plan file) or --plan plan.json")
     rem = _remote(repo, remote)
@@ -131,6 +171,7 @@ def apply(
         from planner.dryrun import load_plan_file
 
         plan = load_plan_file(plan_json)
+        check_saved_plan(plan, repo=repo, remote=rem, require_id=require_id)
     else:
         assert plan_file is not None
         try:
@@ -138,7 +179,7 @@ def apply(
         except (OSError, UnicodeDecodeError) as exc:
             raise PlannerError(f"cannot read {plan_file}: {exc}") from None
         plan = compile_and_plan(text, str(plan_file), repo=repo, remote=rem)
-    _run_apply(plan, repo, rem, require_id)
+    _run_apply(plan, repo, rem, require_id, fmt)
 
 
 @app.command()
@@ -210,6 +251,9 @@ def history(
         for k in r["kv"]:
             b = (k["before_sha256"] or "(none)")[:12]
             print(f"    kv {k['namespace']}:{k['key']}: {b} -> {k['after_sha256'][:12]}")
+        for m in r.get("marks", []):  # reject/override marks (planner.policy)
+            why = f": {m['reason']}" if m.get("reason") else ""
+            print(f"    {m['kind']} {m['component']} {m['version']}{why}")
 
 
 @app.command()
