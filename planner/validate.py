@@ -22,13 +22,13 @@ from pathlib import Path
 import yaml
 
 from planner.config import PlannerConfig
-from planner.content import read_blobs, sha256_hex
+from planner.content import read_component_files, sha256_hex
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
 from planner.kv.base import KVStore
 from planner.kv.layout import keys_for
 from planner.model import NAMESPACE_TO_TYPE, TYPE_TO_NAMESPACE, ComponentRef, ModelError, Version, validate_env
 from planner.refs import YamlRef, compose_all, is_yaml_path, parse_ref
-from planner.registry import REGISTRY_PATH, Registry
+from planner.registry import Registry
 from planner.state import RepoState
 
 # Directories never scanned: VCS data, virtualenvs, dependency trees (hidden dirs are skipped too).
@@ -258,20 +258,13 @@ def read_contents(
 ) -> dict[tuple[str, ComponentRef], bytes | None]:
     """File bytes of each component at each commit: the path from the registry AS IT WAS at that
     commit (renames resolve), else the current one. Two batched ``git cat-file --batch`` calls."""
-    from planner.diff import paths_in_registry
-
     items = sorted(set(wanted))
-    commits = sorted({c for c, _ in items})
-    regs = read_blobs(repo, [(c, REGISTRY_PATH) for c in commits])
-    at = {c: paths_in_registry(regs.get((c, REGISTRY_PATH))) for c in commits}
-    paths: dict[tuple[str, ComponentRef], str] = {}
-    for commit, ref in items:
-        comp = registry.get(ref)
-        path = at[commit].get(ref) or (comp.path if comp else None)
-        if path is not None:
-            paths[(commit, ref)] = path
-    blobs = read_blobs(repo, [(c, p) for (c, _), p in paths.items()])
-    return {key: blobs.get((key[0], paths[key])) if key in paths else None for key in items}
+    files = read_component_files(repo, registry, items, via_trees=False, skip_unknown=True)
+    out: dict[tuple[str, ComponentRef], bytes | None] = {}
+    for key in items:
+        blob = files[key][1] if key in files else None  # a component in neither registry: no content
+        out[key] = blob.data if blob is not None else None
+    return out
 
 
 def read_stored(checks: Sequence[KVCheck], targets: Mapping[str, Target]) -> dict[str, dict[str, bytes]]:
