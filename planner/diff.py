@@ -2,7 +2,8 @@
 
 Pure in the middle, with exactly these reads at the edges: the given ``RepoState`` (one
 ls-remote, already taken), ONE ``git cat-file --batch`` for the registry at every target commit,
-ONE for the component files, and ONE ``get_many`` per KV namespace. Nothing is written.
+two for the component files (their directory trees, then the blobs: planner.content), and ONE
+``get_many`` per KV namespace. Nothing is written.
 """
 
 from __future__ import annotations
