@@ -4,6 +4,7 @@ Every read is ONE ``git cat-file --batch`` for any number of objects. Requests g
 hostile path can never become a git option; a path with a line break cannot be expressed in the
 batch protocol and is refused.
 
+``read_blobs_by_id`` reads blobs by their ids (the transaction's new KV values).
 ``read_files`` asks git for ``commit:path`` directly: simple, for a few files (the registry).
 ``read_files_via_trees`` is for many files: git re-reads the whole directory tree for every
 ``commit:path`` lookup, which grows quadratically with files per directory (2,000 prompts in one
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from planner.errors import PlannerError
-from planner.gitio import Opt, run_git
+from planner.gitio import GitError, Opt, run_git
 
 
 class BlobError(PlannerError):
@@ -75,6 +76,16 @@ def read_objects(repo: Path | str, specs: Iterable[str]) -> dict[str, _Object | 
         else:
             raise BlobError(f"unexpected answer from git cat-file --batch: {header!r}")
     return result
+
+
+def read_blobs_by_id(repo: Path | str, blob_ids: Iterable[str]) -> dict[str, bytes]:
+    """``{blob id: bytes}``; a missing id is a :class:`GitError` (the plan's commits were not fetched)."""
+    out: dict[str, bytes] = {}
+    for oid, obj in read_objects(repo, blob_ids).items():
+        if obj is None:
+            raise GitError(f"blob {oid[:12]} is not in this repository (fetch the commits the plan refers to)")
+        out[oid] = obj.data
+    return out
 
 
 def read_files(repo: Path | str, requests: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Blob | None]:

@@ -1,52 +1,95 @@
-"""File content at commits, read from git objects in ONE ``git cat-file --batch`` call."""
+"""Component content at commits: a component's path from ``.edgit/components.json`` AS IT IS at
+the commit (so a renamed file still resolves), falling back to the current registry, then its bytes.
+
+Used by the dry run (planner.diff), KV sync (planner.kv.sync) and ``validate``; all git reads go
+through planner.blobs, batched: ONE ``git cat-file --batch`` for the registries at every commit,
+then the files (one call, or two that stay linear in the files per directory: ``via_trees``).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from planner.gitio import GitError, Opt, run_git
+from planner.blobs import Blob, read_files, read_files_via_trees
+from planner.errors import PlannerError
+from planner.model import TYPE_TO_NAMESPACE, ComponentRef
+from planner.registry import REGISTRY_PATH, Registry
 
-__all__ = ["read_blobs", "sha256_hex"]
+__all__ = ["UnknownComponentError", "paths_in_registry", "read_component_files", "sha256_hex"]
+
+
+class UnknownComponentError(PlannerError):
+    """A component is neither in the registry at a commit nor in the current one.
+
+    Callers re-raise it as their own error type (DiffError, SyncError) with their own wording.
+    """
+
+    def __init__(self, ref: ComponentRef, commit: str) -> None:
+        super().__init__(f"{ref} is not in the registry at {commit[:12]} nor in the current one")
+        self.ref = ref
+        self.commit = commit
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_blobs(repo: object, items: Sequence[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
-    """``{(commit, path): bytes}`` for every item; None where the path is absent at that commit
-    (or names a tree, or the commit is unknown). One subprocess for any number of items.
-
-    ``repo`` is a path to the repository (``Path`` or ``str``).
-    """
-    wanted = list(dict.fromkeys(items))
-    if not wanted:
+def paths_in_registry(data: bytes | None) -> dict[ComponentRef, str]:
+    """Component paths declared in a ``.edgit/components.json`` blob; unreadable -> empty."""
+    if data is None:
         return {}
-    lines = []
-    for commit, path in wanted:
-        if "\n" in path or "\n" in commit or "\r" in path:
-            raise GitError(f"refusing to read path {path!r}: it contains a newline")
-        # "<rev>:<path>" is parsed by cat-file itself, never by an option parser.
-        lines.append(f"{commit}:{path.lstrip('/')}")
-    stdin = ("\n".join(lines) + "\n").encode("utf-8")
-    proc = run_git(["cat-file", Opt("--batch")], cwd=str(repo), input=stdin)
-    out = proc.stdout
-    result: dict[tuple[str, str], bytes | None] = {}
-    pos = 0
-    for item in wanted:
-        nl = out.find(b"\n", pos)
-        if nl < 0:
-            raise GitError("git cat-file --batch ended early")
-        header = out[pos:nl].decode("utf-8", "replace")
-        pos = nl + 1
-        parts = header.split(" ")
-        if header.endswith(" missing") or header.endswith(" ambiguous") or len(parts) != 3:
-            result[item] = None
-            continue
-        _oid, kind, size_text = parts
-        size = int(size_text)
-        body = out[pos : pos + size]
-        pos += size + 1  # content is followed by a newline
-        result[item] = body if kind == "blob" else None
-    return result
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    entries = doc.get("components") if isinstance(doc, dict) else None
+    out: dict[ComponentRef, str] = {}
+    if isinstance(entries, dict):
+        for name, entry in entries.items():
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                ns = TYPE_TO_NAMESPACE.get(str(entry.get("type")))
+                if ns is not None:
+                    out[ComponentRef(ns, str(name))] = entry["path"]
+    return out
+
+
+def read_component_files(
+    repo: Path | str,
+    registry: Registry | Callable[[], Registry],
+    wanted: Iterable[tuple[str, ComponentRef]],
+    *,
+    via_trees: bool = True,
+    skip_unknown: bool = False,
+) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
+    """``{(commit, component): (path, blob)}``; blob None where the file is not at that commit.
+
+    ``registry`` is the current registry, or a loader called only if some component is missing
+    from the registry at its commit. ``via_trees``: three git calls, linear in the files per
+    directory (for many files); else two, using git's own ``commit:path`` lookups. A component
+    found in neither registry raises :class:`UnknownComponentError`, or is left out of the
+    answer with ``skip_unknown``.
+    """
+    items = sorted(set(wanted))
+    commits = sorted({c for c, _ in items})
+    regs = read_files(repo, [(c, REGISTRY_PATH) for c in commits])
+    reg_at = {c: paths_in_registry(b.data if (b := regs.get((c, REGISTRY_PATH))) else None) for c in commits}
+    current: Registry | None = None
+    paths: dict[tuple[str, ComponentRef], str] = {}
+    for commit, ref in items:
+        path = reg_at[commit].get(ref)
+        if path is None:  # registered after that commit: fall back to today's registry
+            if current is None:
+                current = registry if isinstance(registry, Registry) else registry()
+            comp = current.get(ref)
+            if comp is None:
+                if skip_unknown:
+                    continue
+                raise UnknownComponentError(ref, commit)
+            path = comp.path
+        paths[(commit, ref)] = path
+    read = read_files_via_trees if via_trees else read_files
+    blobs = read(repo, [(c, p) for (c, _), p in paths.items()])
+    return {key: (path, blobs.get((key[0], path))) for key, path in paths.items()}

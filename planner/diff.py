@@ -2,28 +2,28 @@
 
 Pure in the middle, with exactly these reads at the edges: the given ``RepoState`` (one
 ls-remote, already taken), ONE ``git cat-file --batch`` for the registry at every target commit,
-ONE for the component files, and ONE ``get_many`` per KV namespace. Nothing is written.
+two for the component files (their directory trees, then the blobs: planner.content), and ONE
+``get_many`` per KV namespace. Nothing is written.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from planner.artifact import FORMAT_VERSION, with_id
-from planner.blobs import Blob, read_files, read_files_via_trees
+from planner.blobs import Blob
 from planner.changes import ComputedPlan, KVChange, Notice, TagAction, TagChange, VerifyCheck
+from planner.content import UnknownComponentError, read_component_files, sha256_hex
 from planner.errors import PlannerError
 from planner.gitio import Opt, redact_url, run_git
 from planner.kv.base import KVStore
 from planner.kv.bindings import content_metadata
 from planner.kv.layout import keys_for
-from planner.model import TYPE_TO_NAMESPACE, ComponentRef, TagName, Version, build_tag, env_message, version_message
-from planner.registry import REGISTRY_PATH, Registry
+from planner.model import ComponentRef, TagName, Version, build_tag, env_message, version_message
+from planner.registry import Registry
 from planner.state import RepoState
 from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Step
 
@@ -40,10 +40,6 @@ class NamespaceTargetLike(Protocol):
 
     @property
     def layouts(self) -> Sequence[str]: ...
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def step_to_dict(step: Step, level: int) -> dict[str, Any]:
@@ -72,45 +68,14 @@ def remote_url(remote: str, repo: Path | str) -> str:
     return redact_url(proc.stdout.decode("utf-8", "replace").strip())
 
 
-def paths_in_registry(data: bytes | None) -> dict[ComponentRef, str]:
-    """Component paths declared in a ``.edgit/components.json`` blob; unreadable -> empty."""
-    if data is None:
-        return {}
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    entries = doc.get("components") if isinstance(doc, dict) else None
-    out: dict[ComponentRef, str] = {}
-    if isinstance(entries, dict):
-        for name, entry in entries.items():
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                ns = TYPE_TO_NAMESPACE.get(str(entry.get("type")))
-                if ns is not None:
-                    out[ComponentRef(ns, name)] = entry["path"]
-    return out
-
-
-def read_component_files(
+def _component_files(
     repo: Path | str, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]]
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
-    """``{(commit, component): (path, blob)}``: the path from the registry AS IT IS at that commit
-    (so a renamed file still resolves), falling back to the current registry; three batched reads (registries, trees, blobs)."""
-    wanted = sorted(set(wanted))
-    commits = sorted({c for c, _ in wanted})
-    regs = read_files(repo, [(c, REGISTRY_PATH) for c in commits])
-    reg_at = {c: paths_in_registry(b.data if (b := regs.get((c, REGISTRY_PATH))) else None) for c in commits}
-    paths: dict[tuple[str, ComponentRef], str] = {}
-    for commit, ref in wanted:
-        path = reg_at[commit].get(ref)
-        if path is None:
-            comp = registry.get(ref)
-            if comp is None:
-                raise DiffError(f"{ref} is not in the registry at {commit[:12]} nor in the current one")
-            path = comp.path
-        paths[(commit, ref)] = path
-    blobs = read_files_via_trees(repo, [(c, p) for (c, _), p in paths.items()])
-    return {key: (path, blobs.get((key[0], path))) for key, path in paths.items()}
+    """planner.content.read_component_files (three batched reads), with the dry run's error type."""
+    try:
+        return read_component_files(repo, registry, wanted)
+    except UnknownComponentError as exc:
+        raise DiffError(exc.message) from None
 
 
 @dataclass
@@ -253,7 +218,7 @@ def compute_plan(
 def _kv_changes(
     repo: Path, registry: Registry, targets: Mapping[str, NamespaceTargetLike], drafts: list[_Draft]
 ) -> list[KVChange]:
-    files = read_component_files(repo, registry, [(d.commit, d.component) for d in drafts])
+    files = _component_files(repo, registry, [(d.commit, d.component) for d in drafts])
     # Expected old values: ONE get_many per namespace (envs sharing a store share the read).
     by_store: dict[int, tuple[KVStore, set[str]]] = {}
     for d in drafts:
@@ -332,7 +297,7 @@ def content_changes(plan: ComputedPlan, repo: Path | str, registry: Registry) ->
         if t.old_commit:
             wanted.append((t.old_commit, ref))
     try:
-        files = read_component_files(repo, registry, wanted)
+        files = _component_files(repo, registry, wanted)
     except DiffError:
         return []  # a component unknown here: the review still has the tag/KV lists
     out: list[ContentChange] = []

@@ -57,22 +57,24 @@ def parse_ref(text: str) -> tuple[ComponentRef, str | None] | None:
     return None
 
 
-def _span(file: str, node: yaml.Node) -> Span:
+def node_span(file: str, node: yaml.Node) -> Span:
+    """The span of a YAML node (the registry's manifests and ``validate`` use it too)."""
     start, end = node.start_mark, node.end_mark
     # yaml marks are 0-based; a Span is 1-based with an inclusive end column.
     return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column)
 
 
-def _walk(node: yaml.Node, key: str | None = None) -> Iterator[tuple[yaml.ScalarNode, str | None]]:
+def walk_scalars(node: yaml.Node, key: str | None = None) -> Iterator[tuple[yaml.ScalarNode, str | None]]:
+    """Every scalar under ``node`` with the mapping key it is the value of (items of a list inherit it)."""
     if isinstance(node, yaml.ScalarNode):
         yield node, key
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            yield from _walk(item, key)
+            yield from walk_scalars(item, key)
     elif isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             k_text = k.value if isinstance(k, yaml.ScalarNode) else None
-            yield from _walk(v, k_text)
+            yield from walk_scalars(v, k_text)
 
 
 def yaml_error(file: str, text: str, exc: yaml.YAMLError) -> DiagnosticError:
@@ -95,12 +97,12 @@ def scan_yaml(file: str, text: str) -> list[YamlRef]:
     """All component references in a YAML text, in source order. ``file`` is used for spans."""
     out: list[YamlRef] = []
     for doc in compose_all(file, text):
-        for node, key in _walk(doc):
+        for node, key in walk_scalars(doc):
             if not isinstance(node.value, str):
                 continue
             found = parse_ref(node.value.strip())
             if found is not None:
-                out.append(YamlRef(_span(file, node), found[0], found[1], node.value, key))
+                out.append(YamlRef(node_span(file, node), found[0], found[1], node.value, key))
     return sorted(out)
 
 

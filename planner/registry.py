@@ -224,16 +224,11 @@ def find_manifests(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def _node_span(file: str, node: yaml.Node) -> Span:
-    s, e = node.start_mark, node.end_mark
-    return Span(file, s.line + 1, s.column + 1, e.line + 1, e.column)
-
-
 def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Component | None]:
     """Parse one ``component.yaml``; problems go to ``sink`` with their positions."""
     import yaml
 
-    from planner.refs import compose_all
+    from planner.refs import compose_all, node_span
 
     rel = file.relative_to(root).as_posix()
     text = file.read_text(encoding="utf-8")
@@ -246,12 +241,12 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
     for k, v in doc.value:
         key = k.value if isinstance(k, yaml.ScalarNode) else None
         if key not in _MANIFEST_KEYS:
-            sink.error(f"unknown manifest key {key!r} (known: {', '.join(sorted(_MANIFEST_KEYS))})", _node_span(rel, k))
+            sink.error(f"unknown manifest key {key!r} (known: {', '.join(sorted(_MANIFEST_KEYS))})", node_span(rel, k))
             continue
         if key in nodes:
-            sink.error(f"duplicate manifest key {key!r}", _node_span(rel, k))
+            sink.error(f"duplicate manifest key {key!r}", node_span(rel, k))
         nodes[key] = (k, v)
-    whole = _node_span(rel, doc)
+    whole = node_span(rel, doc)
 
     def scalar(key: str, required: bool) -> tuple[str, Span] | None:
         if key not in nodes:
@@ -260,9 +255,9 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
             return None
         node = nodes[key][1]
         if not isinstance(node, yaml.ScalarNode) or not node.value or node.tag != "tag:yaml.org,2002:str":
-            sink.error(f"{key!r} must be a non-empty string", _node_span(rel, node))
+            sink.error(f"{key!r} must be a non-empty string", node_span(rel, node))
             return None
-        return node.value, _node_span(rel, node)
+        return node.value, node_span(rel, node)
 
     before = len(sink.items)
     name = scalar("name", True)
@@ -292,9 +287,7 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
     if "uses" in nodes:
         node = nodes["uses"][1]
         if not isinstance(node, yaml.SequenceNode):
-            sink.error(
-                "'uses' must be a list of type/name references, e.g. [prompts/extraction]", _node_span(rel, node)
-            )
+            sink.error("'uses' must be a list of type/name references, e.g. [prompts/extraction]", node_span(rel, node))
         else:
             for item in node.value:
                 try:
@@ -302,11 +295,11 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
                         raise ModelError("each 'uses' entry must be a type/name string")
                     uses.append(ComponentRef.parse(item.value))
                 except ModelError as exc:
-                    sink.error(exc.message, _node_span(rel, item))
+                    sink.error(exc.message, node_span(rel, item))
     if len(sink.items) != before or name is None or type_ is None or repo_path is None:
         return text, None
     pfx: Prefix = "logic" if prefix and prefix[0] == "logic" else "components" if prefix else prefix_for_path(repo_path)
-    return text, Component(name[0], type_[0], repo_path, pfx, tuple(uses), rel, _node_span(rel, nodes["name"][0]))
+    return text, Component(name[0], type_[0], repo_path, pfx, tuple(uses), rel, node_span(rel, nodes["name"][0]))
 
 
 def _inside(root: Path, target: Path) -> bool:

@@ -19,16 +19,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from planner.config import PlannerConfig
-from planner.content import read_blobs, sha256_hex
+from planner.content import read_component_files, sha256_hex
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
 from planner.kv.base import KVStore
 from planner.kv.layout import keys_for
 from planner.model import NAMESPACE_TO_TYPE, TYPE_TO_NAMESPACE, ComponentRef, ModelError, Version, validate_env
-from planner.refs import YamlRef, compose_all, is_yaml_path, parse_ref
-from planner.registry import REGISTRY_PATH, Registry
+from planner.refs import YamlRef, compose_all, is_yaml_path, node_span, parse_ref, walk_scalars
+from planner.registry import Registry
 from planner.state import RepoState
 
 # Directories never scanned: VCS data, virtualenvs, dependency trees (hidden dirs are skipped too).
@@ -82,17 +80,6 @@ def yaml_files(repo: Path, paths: Sequence[Path]) -> list[Path]:
     return sorted(out)
 
 
-def _walk(node: yaml.Node, key: str | None = None) -> Iterable[tuple[yaml.ScalarNode, str | None]]:
-    if isinstance(node, yaml.ScalarNode):
-        yield node, key
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _walk(item, key)
-    elif isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            yield from _walk(v, k.value if isinstance(k, yaml.ScalarNode) else None)
-
-
 def _by_key(text: str, key: str | None) -> tuple[ComponentRef, str | None] | None:
     """A reference implied by its key: ``prompt: extraction[@slot]`` or ``uses: prompts/extraction``."""
     if key is None:
@@ -114,15 +101,13 @@ def scan(file: str, text: str) -> list[YamlRef]:
     """References in one YAML text: ``ns/name@slot``, ``type://name[@slot]``, and key-implied ones."""
     out: list[YamlRef] = []
     for doc in compose_all(file, text):
-        for node, key in _walk(doc):
+        for node, key in walk_scalars(doc):
             if not isinstance(node.value, str) or node.tag != "tag:yaml.org,2002:str":
                 continue
             value = node.value.strip()
             found = parse_ref(value) or _by_key(value, key)
             if found is not None:
-                s, e = node.start_mark, node.end_mark
-                span = Span(file, s.line + 1, s.column + 1, e.line + 1, e.column)
-                out.append(YamlRef(span, found[0], found[1], node.value, key))
+                out.append(YamlRef(node_span(file, node), found[0], found[1], node.value, key))
     return sorted(out)
 
 
@@ -258,20 +243,13 @@ def read_contents(
 ) -> dict[tuple[str, ComponentRef], bytes | None]:
     """File bytes of each component at each commit: the path from the registry AS IT WAS at that
     commit (renames resolve), else the current one. Two batched ``git cat-file --batch`` calls."""
-    from planner.diff import paths_in_registry
-
     items = sorted(set(wanted))
-    commits = sorted({c for c, _ in items})
-    regs = read_blobs(repo, [(c, REGISTRY_PATH) for c in commits])
-    at = {c: paths_in_registry(regs.get((c, REGISTRY_PATH))) for c in commits}
-    paths: dict[tuple[str, ComponentRef], str] = {}
-    for commit, ref in items:
-        comp = registry.get(ref)
-        path = at[commit].get(ref) or (comp.path if comp else None)
-        if path is not None:
-            paths[(commit, ref)] = path
-    blobs = read_blobs(repo, [(c, p) for (c, _), p in paths.items()])
-    return {key: blobs.get((key[0], paths[key])) if key in paths else None for key in items}
+    files = read_component_files(repo, registry, items, via_trees=False, skip_unknown=True)
+    out: dict[tuple[str, ComponentRef], bytes | None] = {}
+    for key in items:
+        blob = files[key][1] if key in files else None  # a component in neither registry: no content
+        out[key] = blob.data if blob is not None else None
+    return out
 
 
 def read_stored(checks: Sequence[KVCheck], targets: Mapping[str, Target]) -> dict[str, dict[str, bytes]]:

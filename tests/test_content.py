@@ -1,18 +1,25 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from planner.content import read_blobs, sha256_hex
-from tests.gitrepo import EdgitRepo
+import pytest
+
+from planner.blobs import read_blobs_by_id, read_files
+from planner.content import UnknownComponentError, paths_in_registry, read_component_files, sha256_hex
+from planner.gitio import GitError
+from planner.model import ComponentRef
+from planner.registry import Registry, load_edgit_registry
+from tests.gitrepo import EdgitRepo, git
 
 
-def test_read_blobs_one_batch(edgit_repo: EdgitRepo) -> None:
+def test_read_files_one_batch(edgit_repo: EdgitRepo) -> None:
     c1 = edgit_repo.register("extraction", "prompt", "prompts/extraction.md", "v1 text\n")
     edgit_repo.write("prompts/extraction.md", b"v2 \x00 binary\n")
     c2 = edgit_repo.commit("v2")
     edgit_repo.write("dir with space/é @x.txt", "odd\n")
     c3 = edgit_repo.commit("odd path")
-    got = read_blobs(
+    got = read_files(
         edgit_repo.work,
         [
             (c1, "prompts/extraction.md"),
@@ -24,15 +31,59 @@ def test_read_blobs_one_batch(edgit_repo: EdgitRepo) -> None:
             (c1, "prompts/extraction.md"),  # duplicate
         ],
     )
-    assert got[(c1, "prompts/extraction.md")] == b"v1 text\n"
-    assert got[(c2, "prompts/extraction.md")] == b"v2 \x00 binary\n"
-    assert got[(c1, "nope.txt")] is None
-    assert got[(c3, "dir with space/é @x.txt")] == b"odd\n"
-    assert got[(c3, "prompts")] is None
-    assert got[("0" * 40, "prompts/extraction.md")] is None
+    data = {k: b.data if b is not None else None for k, b in got.items()}
+    assert data[(c1, "prompts/extraction.md")] == b"v1 text\n"
+    assert data[(c2, "prompts/extraction.md")] == b"v2 \x00 binary\n"
+    assert data[(c1, "nope.txt")] is None
+    assert data[(c3, "dir with space/é @x.txt")] == b"odd\n"
+    assert data[(c3, "prompts")] is None
+    assert data[("0" * 40, "prompts/extraction.md")] is None
     assert len(got) == 6
 
 
-def test_read_blobs_empty(tmp_path: Path) -> None:
-    assert read_blobs(tmp_path, []) == {}
+def test_read_files_empty(tmp_path: Path) -> None:
+    assert read_files(tmp_path, []) == {}  # no git process at all: tmp_path is not a repository
     assert sha256_hex(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_read_blobs_by_id(edgit_repo: EdgitRepo) -> None:
+    c1 = edgit_repo.register("extraction", "prompt", "prompts/extraction.md", "v1 text\n")
+    oid = git(edgit_repo.work, "rev-parse", f"{c1}:prompts/extraction.md")
+    assert read_blobs_by_id(edgit_repo.work, [oid, oid]) == {oid: b"v1 text\n"}
+    with pytest.raises(GitError, match="is not in this repository"):
+        read_blobs_by_id(edgit_repo.work, [oid, "1" * 40])
+
+
+def test_paths_in_registry_ignores_junk() -> None:
+    doc = {"components": {"a": {"type": "prompt", "path": "p/a.md"}, "b": {"type": "?", "path": "x"}, "c": 3}}
+    assert paths_in_registry(json.dumps(doc).encode()) == {ComponentRef("prompts", "a"): "p/a.md"}
+    assert paths_in_registry(b"{not json") == {} and paths_in_registry(None) == {}
+
+
+def test_component_files_follow_the_registry_at_each_commit(edgit_repo: EdgitRepo) -> None:
+    c0 = edgit_repo.commit("before")
+    c1 = edgit_repo.register("extraction", "prompt", "prompts/extraction.md", "v1\n")
+    (edgit_repo.work / "prompts/extraction.md").unlink()
+    c2 = edgit_repo.register("extraction", "prompt", "prompts/renamed.md", "v2\n")
+    ext, nope = ComponentRef("prompts", "extraction"), ComponentRef("prompts", "nope")
+    loads: list[int] = []
+
+    def current() -> Registry:
+        loads.append(1)
+        return load_edgit_registry(edgit_repo.work)
+
+    wanted = [(c1, ext), (c2, ext)]
+    for via_trees in (True, False):
+        got = read_component_files(edgit_repo.work, current, wanted, via_trees=via_trees)
+        assert {k: (p, b.data if b else None) for k, (p, b) in got.items()} == {
+            (c1, ext): ("prompts/extraction.md", b"v1\n"),  # the path as registered at c1
+            (c2, ext): ("prompts/renamed.md", b"v2\n"),
+        }
+    assert loads == []  # every path came from the registry at its commit
+    got = read_component_files(edgit_repo.work, current, [(c0, ext)])
+    assert got == {(c0, ext): ("prompts/renamed.md", None)}  # today's path; no file yet at c0
+    assert loads == [1]
+    with pytest.raises(UnknownComponentError, match="prompts/nope is not in the registry at"):
+        read_component_files(edgit_repo.work, current, [(c1, nope), (c1, ext)])
+    got = read_component_files(edgit_repo.work, current, [(c1, nope), (c1, ext)], skip_unknown=True)
+    assert list(got) == [(c1, ext)]

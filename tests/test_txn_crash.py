@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from planner.blobs import read_blobs_by_id
 from planner.changes import ComputedPlan
 from planner.state import LEDGER_REF
 from planner.txn.journal import CRASH_ENV, EXTRA_CRASH_POINTS, POINTS
-from planner.txn.values import read_blobs_by_id
 from tests.gitrepo import git, git_daemon
 from tests.http_check_server import check_server
 from tests.txn_fixture import ENVS, TxnFixture, build, write_plan_json

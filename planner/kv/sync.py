@@ -8,23 +8,20 @@ tag commits, one for the files, one ``get_many`` per namespace; writes are one `
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from planner.content import read_blobs, sha256_hex
+from planner.content import UnknownComponentError, read_component_files, sha256_hex
 from planner.kv.base import KVEntry, KVError
 from planner.kv.bindings import NamespaceTarget, content_metadata
 from planner.kv.layout import keys_for
-from planner.model import TYPE_TO_NAMESPACE, ComponentRef, ModelError
+from planner.model import ComponentRef, ModelError
 from planner.registry import load_edgit_registry
 from planner.state import RepoState
 
 __all__ = ["DesiredKey", "KeyStatus", "SyncError", "compare", "desired_keys", "select_components", "write"]
-
-REGISTRY_PATH = ".edgit/components.json"
 
 Action = Literal["create", "update", "metadata", "ok"]
 
@@ -65,24 +62,6 @@ class KeyStatus:
         }
 
 
-def _paths_at(data: bytes | None) -> dict[ComponentRef, str]:
-    if data is None:
-        return {}
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    comps = doc.get("components") if isinstance(doc, dict) else None
-    out: dict[ComponentRef, str] = {}
-    if isinstance(comps, dict):
-        for name, entry in comps.items():
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                ns = TYPE_TO_NAMESPACE.get(str(entry.get("type")))
-                if ns is not None:
-                    out[ComponentRef(ns, str(name))] = entry["path"]
-    return out
-
-
 def select_components(state: RepoState, names: Iterable[str]) -> set[ComponentRef] | None:
     wanted = list(names)
     if not wanted:
@@ -119,27 +98,18 @@ def desired_keys(
             wanted.append((env, ref, ptr.tag.commit, version, env))
     if not wanted:
         return []
-    commits = sorted({w[2] for w in wanted})
-    regs = read_blobs(repo, [(c, REGISTRY_PATH) for c in commits])
-    reg_at = {c: _paths_at(regs.get((c, REGISTRY_PATH))) for c in commits}
-    current: dict[ComponentRef, str] | None = None
-    paths: dict[tuple[str, ComponentRef], str] = {}
-    for _env, ref, commit, _v, _slot in wanted:
-        path = reg_at[commit].get(ref)
-        if path is None:  # registered after the tag was made: fall back to today's registry
-            if current is None:
-                current = {r: c.path for r, c in load_edgit_registry(Path(repo)).components.items()}
-            path = current.get(ref)
-            if path is None:
-                raise SyncError(f"{ref}: not in the registry at {commit[:12]} nor in the current one")
-        paths[(commit, ref)] = path
-    blobs = read_blobs(repo, sorted({(c, p) for (c, _), p in paths.items()}))
+    try:  # the current registry is read only if a component was registered after its tag
+        files = read_component_files(
+            repo, lambda: load_edgit_registry(Path(repo)), [(w[2], w[1]) for w in wanted], via_trees=False
+        )
+    except UnknownComponentError as exc:
+        raise SyncError(f"{exc.ref}: not in the registry at {exc.commit[:12]} nor in the current one") from None
     out: list[DesiredKey] = []
     for env, ref, commit, version, slot in wanted:
-        path = paths[(commit, ref)]
-        data = blobs.get((commit, path))
-        if data is None:
+        path, blob = files[(commit, ref)]
+        if blob is None:
             raise SyncError(f"{ref} in {env}: {path} does not exist at commit {commit[:12]}")
+        data = blob.data
         meta = content_metadata(str(ref), version, commit, data)
         for key in keys_for(targets[env].layouts, ref.namespace, ref.name, slot):
             out.append(DesiredKey(env, str(ref), slot, KVEntry(key, data, meta)))

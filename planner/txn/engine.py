@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from planner.blobs import read_blobs_by_id
 from planner.changes import ComputedPlan, KVChange, TagChange, VerifyCheck
 from planner.errors import PlannerError
 from planner.kv.base import KVEntry, KVStore
@@ -33,7 +34,6 @@ from planner.txn.errors import (
 from planner.txn.journal import Journal
 from planner.txn.lock import checkout_lock
 from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
-from planner.txn.values import read_blobs_by_id
 from planner.txn.verify import run_check
 
 Progress = Callable[[str], None]
