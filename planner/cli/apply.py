@@ -97,7 +97,7 @@ def compile_and_plan(text: str, filename: str, *, repo: Path, remote: str) -> Co
     return computed
 
 
-def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None) -> None:
+def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None, fmt: str = "text") -> None:
     from planner.txn.engine import apply_plan
 
     with _progress() as log:
@@ -113,6 +113,10 @@ def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | No
             f"{result.seconds:.2f} s",
             file=sys.stderr,
         )
+    if fmt == "json":
+        from planner.txn.result import result_json
+
+        print(json.dumps(result_json(plan, result), indent=2, sort_keys=True))
 
 
 @app.command()
@@ -120,10 +124,13 @@ def apply(
     plan_file: Annotated[Path | None, typer.Argument(metavar="[PLAN]", help="A plan file: plan, then apply.")] = None,
     plan_json: Annotated[Path | None, typer.Option("--plan", help="Apply exactly this saved plan.json.")] = None,
     require_id: Annotated[str | None, typer.Option("--require-id", help="Refuse unless the plan has this id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, or json (a report on stdout).")] = "text",
     remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
     repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
 ) -> None:
     """Apply a plan as one transaction: everything lands, or nothing visible changes."""
+    if fmt not in ("text", "json"):
+        raise PlannerError(f"--format must be text or json, not {fmt!r}")
     if (plan_file is None) == (plan_json is None):
         raise PlannerError("give exactly one of PLAN (a plan file) or --plan plan.json")
     rem = _remote(repo, remote)
@@ -131,6 +138,9 @@ def apply(
         from planner.dryrun import load_plan_file
 
         plan = load_plan_file(plan_json)
+        from planner.txn.remote import check_plan_remote
+
+        check_plan_remote(plan, repo=repo, remote=rem)  # a plan made for another remote: refuse
     else:
         assert plan_file is not None
         try:
@@ -138,7 +148,17 @@ def apply(
         except (OSError, UnicodeDecodeError) as exc:
             raise PlannerError(f"cannot read {plan_file}: {exc}") from None
         plan = compile_and_plan(text, str(plan_file), repo=repo, remote=rem)
-    _run_apply(plan, repo, rem, require_id)
+        show_dry_run(plan, repo, fmt)
+    _run_apply(plan, repo, rem, require_id, fmt)
+
+
+def show_dry_run(plan: ComputedPlan, repo: Path, fmt: str = "text") -> None:
+    """The dry run of what is about to be applied: on stdout, or on stderr when stdout is JSON."""
+    from planner.dryrun import rendered
+
+    stream = sys.stderr if fmt == "json" else sys.stdout
+    stream.write(rendered(plan, "text", repo=repo, color_stream=stream))
+    stream.flush()
 
 
 @app.command()
@@ -155,7 +175,9 @@ def promote(
     ref, ver, env = ComponentRef.parse(component), Version.parse(version), validate_env(to)
     text = f'plan "promote-{ref.name}-{ver}-{env}" {{\n  promote {ref} {ver} to {env}\n}}\n'
     rem = _remote(repo, remote)
-    _run_apply(compile_and_plan(text, "<promote>", repo=repo, remote=rem), repo, rem, None)
+    plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
+    show_dry_run(plan, repo)
+    _run_apply(plan, repo, rem, None)
 
 
 @app.command()

@@ -76,6 +76,17 @@ class CountingStore:
 
 
 @dataclass(frozen=True)
+class AppliedTag:
+    """One ref this apply moved on the remote: tag objects before (None: created) and after."""
+
+    ref: str
+    old: str | None
+    new: str
+    old_version: str | None
+    new_version: str | None
+
+
+@dataclass(frozen=True)
 class ApplyResult:
     apply_id: str
     status: str  # "applied" | "noop"
@@ -85,6 +96,7 @@ class ApplyResult:
     seconds: float
     tags_changed: int
     keys_written: int
+    tags: tuple[AppliedTag, ...] = ()  # every ref moved, in push order (empty for a no-op)
 
 
 def _sha(value: bytes) -> str:
@@ -106,6 +118,7 @@ class Context:
     progress: Progress
     counter: Counter = field(default_factory=Counter)
     pushes: int = 0
+    applied: list[AppliedTag] = field(default_factory=list)  # refs whose push landed
 
 
 def _store(ctx: Context, namespace: str) -> KVStore:
@@ -340,6 +353,9 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
     ctx.progress(f"commit: one atomic push of {len(updates)} ref(s) (phase {index + 1})")
     ctx.pushes += 1
     atomic_push(ctx.repo, ctx.remote, updates)
+    ctx.applied += [
+        AppliedTag(t["ref"], t["old"], objects[t["ref"]], t["old_version"], t["new_version"]) for t in phase["tags"]
+    ]
     ctx.journal.crash_point("pushed")
     ctx.journal.write("committed", phase=index, ledger=ledger_commit)
     return ledger_commit
@@ -500,6 +516,7 @@ def apply_plan(
             time.monotonic() - start,
             len(tags),
             len(kvs),
+            tuple(ctx.applied),
         )
 
 
