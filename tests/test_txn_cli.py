@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from planner.artifact import load
 from planner.cli import run
+from planner.txn.engine import apply_plan
+from planner.txn.errors import RemoteMismatchError
 from planner.txn.remote import normalize_remote
 from tests.gitrepo import GIT_ENV, git
 from tests.http_check_server import check_server
@@ -96,6 +99,10 @@ def test_saved_plan_for_another_remote_is_refused(fx: TxnFixture, capsys: pytest
     assert code == 1
     assert f"computed against remote '{fx.remote_url}'" in err and f"push to '{mirror}'" in err
     assert "Traceback" not in err
+    assert fx.snapshot()["refs"] == before and git(mirror, "for-each-ref") == mirror_before
+    # the library entry point refuses it too (the check lives in the engine)
+    with pytest.raises(RemoteMismatchError):
+        apply_plan(load(saved.read_text()), repo=fx.work, remote=f"file://{mirror}", targets=fx.targets())
     assert fx.snapshot()["refs"] == before and git(mirror, "for-each-ref") == mirror_before
     # the same remote spelled as a remote name (planner.toml: origin) is accepted
     assert run(["apply", "--plan", str(saved), "--repo", str(fx.work)]) == 0

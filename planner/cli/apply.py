@@ -138,9 +138,6 @@ def apply(
         from planner.dryrun import load_plan_file
 
         plan = load_plan_file(plan_json)
-        from planner.txn.remote import check_plan_remote
-
-        check_plan_remote(plan, repo=repo, remote=rem)  # a plan made for another remote: refuse
     else:
         assert plan_file is not None
         try:

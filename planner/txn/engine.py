@@ -32,6 +32,7 @@ from planner.txn.errors import (
 from planner.txn.journal import Journal
 from planner.txn.lock import checkout_lock
 from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
+from planner.txn.remote import check_plan_remote
 from planner.txn.values import read_blobs_by_id
 from planner.txn.verify import run_check
 
@@ -456,7 +457,11 @@ def apply_plan(
     require_id: str | None = None,
     progress: Progress | None = None,
 ) -> ApplyResult:
-    """Apply ``plan`` completely or not at all. See the module docstring for the protocol."""
+    """Apply ``plan`` completely or not at all. See the module docstring for the protocol.
+
+    Refused before anything is read or written: another plan id than ``require_id`` (exit 4), a
+    plan computed against another remote than ``remote`` (exit 1).
+    """
     start = time.monotonic()
     log = progress or (lambda _m: None)
     if require_id is not None and require_id != plan.plan_id:
@@ -464,6 +469,7 @@ def apply_plan(
             f"plan id {plan.plan_id[:16]} is not the required id {require_id[:16]}: this is not the reviewed plan"
         )
     repo = Path(repo)
+    check_plan_remote(plan, repo=repo, remote=remote)  # a plan computed for another remote: refuse
     journal = Journal.open(repo)
     counter = Counter()
     stores: dict[str, KVStore] = {ns: CountingStore(t.store, counter) for ns, t in targets.items()}
