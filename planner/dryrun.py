@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from planner import policy
 from planner.artifact import load
 from planner.changes import ComputedPlan
 from planner.config import load_config
 from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
-from planner.policy import Violation, environment_order
+from planner.marks import mark_steps, with_marks
+from planner.policy import Violation, ledger_history
 from planner.registry import Registry, load_registry
 from planner.state import snapshot
 from planner.steps import MoveEnv
@@ -52,7 +54,13 @@ def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanR
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
     computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
-    violations = tuple(environment_order(computed, state, cfg.environments))
+    text = plan_file.read_text(encoding="utf-8")  # compile_file read it fine just now
+    computed = with_marks(computed, mark_steps(text, str(plan_file), registry=registry, state=state))
+    violations = tuple(
+        policy.check(
+            computed, state=state, config=cfg, history=ledger_history(repo, remote or cfg.remote, state.ledger)
+        )
+    )
     return PlanRun(computed, violations, repo, registry)
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import networkx as nx  # type: ignore[import-untyped]  # no stubs in the test extras
-
 from planner.errors import PlannerError
 
 
@@ -24,6 +22,9 @@ class CycleError(PlannerError):
 
 def order_steps(ids: Sequence[str], edges: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:
     """Group ``ids`` into parallel levels respecting ``edges``; raise CycleError on a cycle."""
+    # Imported here: networkx costs more start-up time than most commands take to run.
+    import networkx as nx  # type: ignore[import-untyped]  # no stubs in the test extras
+
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(ids)
     graph.add_edges_from(edges)

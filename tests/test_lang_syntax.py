@@ -35,14 +35,17 @@ CASES = [
         "syntax error: missing '}' at the end of the plan",
         2,
         22,
-        ("found end of file", "expected 'after', 'create', 'promote', 'rollback', 'verify', '}' or a label"),
+        (
+            "found end of file",
+            "expected 'after', 'create', 'override', 'promote', 'reject', 'rollback', 'verify', '}' or a label",
+        ),
     ),
     (
         'plan "p" { promote a v1.0.0 to staging $ }',
         "syntax error: unexpected '$'",
         1,
         40,
-        ("expected 'after', 'create', 'promote', 'rollback', 'verify', '}' or a label",),
+        ("expected 'after', 'create', 'override', 'promote', 'reject', 'rollback', 'verify', '}' or a label",),
     ),
     ("", 'syntax error: a plan file starts with plan "NAME" { ... }', 1, 1, ("found end of file", "expected 'plan'")),
     (

@@ -59,6 +59,7 @@ def test_apply_format_json_is_alone_on_stdout(fx: TxnFixture, capsys: pytest.Cap
     after = fx.snapshot()["refs"]
     assert doc["status"] == "applied" and doc["plan_name"] == "rel" and doc["kv_written"] == 4
     assert doc["apply_id"] == ledger_records(fx)[0]["apply_id"]
+    assert doc["keys_written"] == 4 and doc["rebuild"] == [] and list(doc["environments"]) == ["staging"]
     assert {t["ref"]: (t["old"], t["new"]) for t in doc["tags"]} == {
         f"refs/tags/{EXT}/staging": (before[f"refs/tags/{EXT}/staging"], after[f"refs/tags/{EXT}/staging"]),
         f"refs/tags/{ANA}/staging": (before[f"refs/tags/{ANA}/staging"], after[f"refs/tags/{ANA}/staging"]),

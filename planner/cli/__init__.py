@@ -22,6 +22,7 @@ from planner.cli import demo as _demo  # noqa: F401  isort: skip
 from planner.cli import check as _check  # noqa: F401  isort: skip
 from planner.cli import plan as _plan  # noqa: F401  isort: skip
 from planner.cli import apply as _apply  # noqa: F401  isort: skip
+from planner.cli import validate as _validate  # noqa: F401  isort: skip
 from planner.cli import kv as _kv  # noqa: F401  isort: skip
 from planner.cli import rollback as _rollback  # noqa: F401  isort: skip
 

@@ -18,6 +18,7 @@ import typer
 from planner.changes import ComputedPlan
 from planner.cli.app import app
 from planner.errors import PlannerError
+from planner.policy import Invocation
 
 
 @contextmanager
@@ -71,13 +72,19 @@ class _LazyLedger:
         return self._hist.previous_target(component, env)
 
 
-def compile_and_plan(text: str, filename: str, *, repo: Path, remote: str) -> ComputedPlan:
-    """Plan source -> ComputedPlan (the same pipeline as `planner plan`, with the ledger for rollback)."""
+def compile_and_plan(
+    text: str, filename: str, *, repo: Path, remote: str, invocation: Invocation | None = None
+) -> ComputedPlan:
+    """Plan source -> ComputedPlan (the same pipeline as `planner plan`, with the ledger for rollback).
+
+    Policies are checked as at apply time (``invocation``: a plan file applied directly by default).
+    """
     from planner.config import load_config
     from planner.diff import compute_plan
     from planner.kv.bindings import open_stores
     from planner.lang.compile import compile_text
-    from planner.policy import PolicyError, environment_order
+    from planner.marks import mark_steps, with_marks
+    from planner.policy import check, ledger_history, raise_if_blocked
     from planner.registry import load_registry
     from planner.state import snapshot
     from planner.steps import MoveEnv
@@ -89,16 +96,43 @@ def compile_and_plan(text: str, filename: str, *, repo: Path, remote: str) -> Co
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
     computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
-    violations = environment_order(computed, state, cfg.environments)
-    if violations:
-        for v in violations:
-            print(f"policy {v.policy}: {v.message}", file=sys.stderr)
-        raise PolicyError(f"plan blocked by policy ({len(violations)} violation(s)); nothing was applied")
+    computed = with_marks(computed, mark_steps(text, filename, registry=registry, state=state))
+    inv = invocation or Invocation(saved_plan=False, require_id=False)
+    violations = check(
+        computed,
+        state=state,
+        config=cfg,
+        history=ledger_history(repo, remote, state.ledger),
+        invocation=inv,
+        stage="apply",
+    )
+    raise_if_blocked(violations, stage="apply")
     return computed
 
 
+def check_saved_plan(plan: ComputedPlan, *, repo: Path, remote: str, require_id: str | None) -> None:
+    """The policies again at apply time, against the world as it is now (exit 3 before any change)."""
+    from planner.config import load_config
+    from planner.policy import check, ledger_history, raise_if_blocked
+    from planner.state import snapshot
+
+    state = snapshot(remote, repo)
+    inv = Invocation(saved_plan=True, require_id=require_id is not None)
+    violations = check(
+        plan,
+        state=state,
+        config=load_config(repo),
+        history=ledger_history(repo, remote, state.ledger),
+        invocation=inv,
+        stage="apply",
+    )
+    raise_if_blocked(violations, stage="apply")
+
+
 def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None, fmt: str = "text") -> None:
+    from planner.rebuild import report, write_github_output
     from planner.txn.engine import apply_plan
+    from planner.txn.result import result_json
 
     with _progress() as log:
         result = apply_plan(
@@ -113,10 +147,11 @@ def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | No
             f"{result.seconds:.2f} s",
             file=sys.stderr,
         )
+    # the apply's own result (refs moved, keys written) plus the rebuild report (planner.rebuild)
+    rep = {**result_json(plan, result), **report(plan, result, repo=repo)}
+    write_github_output(rep)
     if fmt == "json":
-        from planner.txn.result import result_json
-
-        print(json.dumps(result_json(plan, result), indent=2, sort_keys=True))
+        print(json.dumps(rep, indent=2, sort_keys=True))
 
 
 @app.command()
@@ -138,6 +173,10 @@ def apply(
         from planner.dryrun import load_plan_file
 
         plan = load_plan_file(plan_json)
+        from planner.txn.remote import check_plan_remote
+
+        check_plan_remote(plan, repo=repo, remote=rem)  # before policies read that remote (apply_plan checks too)
+        check_saved_plan(plan, repo=repo, remote=rem, require_id=require_id)
     else:
         assert plan_file is not None
         try:
@@ -229,6 +268,9 @@ def history(
         for k in r["kv"]:
             b = (k["before_sha256"] or "(none)")[:12]
             print(f"    kv {k['namespace']}:{k['key']}: {b} -> {k['after_sha256'][:12]}")
+        for m in r.get("marks", []):  # reject/override marks (planner.policy)
+            why = f": {m['reason']}" if m.get("reason") else ""
+            print(f"    {m['kind']} {m['component']} {m['version']}{why}")
 
 
 @app.command()

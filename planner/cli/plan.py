@@ -46,11 +46,9 @@ def plan(
         except OSError as exc:
             raise PlannerError(f"cannot append to GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}") from None
     if result.violations:
-        from planner.policy import PolicyError
+        from planner.policy import raise_if_blocked
 
-        for v in result.violations:
-            print(f"policy {v.policy}: {v.message}", file=sys.stderr)
-        raise PolicyError(f"plan blocked by policy ({len(result.violations)} violation(s)); no plan.json written")
+        raise_if_blocked(result.violations, stage="plan")
     if out is not None:
         from planner.artifact import dump
 

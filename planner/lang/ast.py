@@ -74,7 +74,31 @@ class VerifyStmt:
     after: tuple[Word, ...] = ()
 
 
-Statement = Create | Promote | Copy | Rollback | VerifyStmt
+@dataclass(frozen=True)
+class Reject:
+    """``reject C VERSION ["reason"]``: the version may not be promoted again without an override."""
+
+    components: tuple[Word, ...]
+    version: Word
+    reason: Word | None
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Override:
+    """``override C VERSION ["reason"]``: lift a rejection so this plan may promote the version."""
+
+    components: tuple[Word, ...]
+    version: Word
+    reason: Word | None
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+Statement = Create | Promote | Copy | Rollback | VerifyStmt | Reject | Override
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,16 @@ class _Builder(Transformer[Token, ast.Plan]):
             self._word(env), self._word(url, quoted=True), self._word(status), within, self._span(kw, children[-1])
         )
 
+    def reject(self, children: list[Any]) -> ast.Reject:
+        kw, comps, version, *rest = children
+        reason = self._word(rest[0], quoted=True) if rest else None
+        return ast.Reject(comps, self._word(version), reason, self._span(kw, rest[0] if rest else version))
+
+    def override(self, children: list[Any]) -> ast.Override:
+        kw, comps, version, *rest = children
+        reason = self._word(rest[0], quoted=True) if rest else None
+        return ast.Override(comps, self._word(version), reason, self._span(kw, rest[0] if rest else version))
+
 
 def build(tree: Tree[Token], filename: str) -> ast.Plan:
     """Transform a parse tree into the AST; errors raised inside arrive unwrapped."""

@@ -34,6 +34,8 @@ _WORDS: dict[str, str] = {
     "PROMOTE": "'promote'",
     "ROLLBACK": "'rollback'",
     "VERIFY": "'verify'",
+    "REJECT": "'reject'",
+    "OVERRIDE": "'override'",
     "LSQB": "'['",
     "RSQB": "']'",
     "COMMA": "','",

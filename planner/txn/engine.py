@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from planner.changes import ComputedPlan, KVChange, TagChange, VerifyCheck
 from planner.errors import PlannerError
 from planner.kv.base import KVEntry, KVStore
+from planner.policy import plan_marks
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger
 from planner.txn.errors import (
@@ -246,7 +247,8 @@ def _intent(
         phases[_phase_of(v.level, gates)]["verifies"].append(
             {"step_id": v.step_id, "env": v.env, "url": v.url, "expect": v.expect, "within": v.within_seconds}
         )
-    phases = [p for p in phases if p["tags"] or p["kv"] or p["verifies"]]  # no empty phases
+    # no empty phases; a plan of only reject/override marks keeps one, to record them in the ledger
+    phases = [p for p in phases if p["tags"] or p["kv"] or p["verifies"]] or phases[:1]
     return {
         "apply_id": apply_id,
         "plan_id": plan.plan_id,
@@ -258,6 +260,7 @@ def _intent(
         "actor": ledger.actor(ctx.repo),
         "ci_run_url": ledger.ci_run_url(),
         "phases": phases,
+        "marks": plan_marks(plan),  # rejected/overridden versions (planner.policy), recorded with the last phase
     }
 
 
@@ -338,6 +341,7 @@ def _ledger_record(intent: Mapping[str, Any], index: int, tag_objects: Mapping[s
             }
             for k in phase["kv"]
         ],
+        "marks": list(intent.get("marks", [])) if index == len(intent["phases"]) - 1 else [],
     }
 
 
@@ -429,7 +433,8 @@ def run_phases(ctx: Context, intent: dict[str, Any], start: int, ledger_parent: 
         if prepare:
             ctx.progress(f"prepare: writing {len(prepare)} version key(s)")
             write_kv(ctx, prepare)
-        if phase["tags"] or prepare or project:
+        last_with_marks = index == len(intent["phases"]) - 1 and bool(intent.get("marks"))
+        if phase["tags"] or prepare or project or last_with_marks:
             ledger_parent = commit_phase(ctx, intent, index, ledger_parent)
             commits.append(ledger_parent)
         ctx.journal.write("project", phase=index)
@@ -491,7 +496,9 @@ def apply_plan(
                 "re-run `planner plan` and review again",
                 moved,
             )
-        if not tags and not kvs:
+        # A plan of only reject/override statements still records its marks in the ledger.
+        marks_only = bool(plan_marks(plan)) and not plan.has_changes
+        if not tags and not kvs and not marks_only:
             log("already applied: every tag and key is in place, nothing to do")
             return ApplyResult(apply_id, "noop", 0, counter.requests, (), time.monotonic() - start, 0, 0)
         ledger_before = remote_refs.get(LEDGER_REF, (None, None))[0]

@@ -170,7 +170,8 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
         refspecs += [f"+{_staging_name(push_id, u.ref)}:{u.ref}" for u in other_sets]
         refspecs += [f":{u.ref}" for u in deletes]
         # Inside the checkout, not /tmp: a hook on a noexec mount would be skipped by git.
-        scratch = Path(repo).resolve() / ".planner" / "tmp"  # absolute: git resolves -c include.path only so
+        # Absolute: git refuses a relative include.path given on the command line (`--repo .`).
+        scratch = Path(repo).resolve() / ".planner" / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="push-", dir=scratch) as tmpdir:
             tmp = Path(tmpdir)
