@@ -94,6 +94,9 @@ def build_demo_repo(directory: Path | str) -> DemoRepo:
     run_git(["init", Opt("-q"), Opt("--bare"), Opt("-b"), "main", str(remote)], cwd=root)
     run_git(["init", Opt("-q"), Opt("-b"), "main", str(work)], cwd=root)
     _git(work, "remote", "add", "origin", str(remote))
+    # The demo's own identity, so that what apply writes (tags, ledger actor) does not use yours.
+    _git(work, "config", "user.name", _IDENTITY["GIT_COMMITTER_NAME"])
+    _git(work, "config", "user.email", _IDENTITY["GIT_COMMITTER_EMAIL"])
 
     _write(work, ".edgit/components.json", dump_edgit(_REGISTRY))
     _write(work, "prompts/extraction.md", "Extract the invoice fields.\n")

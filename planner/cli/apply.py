@@ -132,6 +132,7 @@ def check_saved_plan(plan: ComputedPlan, *, repo: Path, remote: str, require_id:
 def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None, fmt: str = "text") -> None:
     from planner.rebuild import report, write_github_output
     from planner.txn.engine import apply_plan
+    from planner.txn.result import result_json
 
     with _progress() as log:
         result = apply_plan(
@@ -146,7 +147,8 @@ def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | No
             f"{result.seconds:.2f} s",
             file=sys.stderr,
         )
-    rep = report(plan, result, repo=repo)
+    # the apply's own result (refs moved, keys written) plus the rebuild report (planner.rebuild)
+    rep = {**result_json(plan, result), **report(plan, result, repo=repo)}
     write_github_output(rep)
     if fmt == "json":
         print(json.dumps(rep, indent=2, sort_keys=True))
@@ -171,6 +173,9 @@ def apply(
         from planner.dryrun import load_plan_file
 
         plan = load_plan_file(plan_json)
+        from planner.txn.remote import check_plan_remote
+
+        check_plan_remote(plan, repo=repo, remote=rem)  # before policies read that remote (apply_plan checks too)
         check_saved_plan(plan, repo=repo, remote=rem, require_id=require_id)
     else:
         assert plan_file is not None
@@ -179,7 +184,17 @@ def apply(
         except (OSError, UnicodeDecodeError) as exc:
             raise PlannerError(f"cannot read {plan_file}: {exc}") from None
         plan = compile_and_plan(text, str(plan_file), repo=repo, remote=rem)
+        show_dry_run(plan, repo, fmt)
     _run_apply(plan, repo, rem, require_id, fmt)
+
+
+def show_dry_run(plan: ComputedPlan, repo: Path, fmt: str = "text") -> None:
+    """The dry run of what is about to be applied: on stdout, or on stderr when stdout is JSON."""
+    from planner.dryrun import rendered
+
+    stream = sys.stderr if fmt == "json" else sys.stdout
+    stream.write(rendered(plan, "text", repo=repo, color_stream=stream))
+    stream.flush()
 
 
 @app.command()
@@ -196,7 +211,9 @@ def promote(
     ref, ver, env = ComponentRef.parse(component), Version.parse(version), validate_env(to)
     text = f'plan "promote-{ref.name}-{ver}-{env}" {{\n  promote {ref} {ver} to {env}\n}}\n'
     rem = _remote(repo, remote)
-    _run_apply(compile_and_plan(text, "<promote>", repo=repo, remote=rem), repo, rem, None)
+    plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
+    show_dry_run(plan, repo)
+    _run_apply(plan, repo, rem, None)
 
 
 @app.command()

@@ -1,8 +1,7 @@
-"""``planner demo``: build a throw-away component repository and show ``planner status`` for it."""
+"""``planner demo``: build a throw-away component repository, then plan, apply and inspect a release."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -18,23 +17,14 @@ def demo(
         Path | None, typer.Option("--keep", help="Build the demo in this (new or empty) directory and keep it.")
     ] = None,
 ) -> None:
-    """Build a demo repository (edgit tags, a bare remote) in a temp dir and print its status."""
-    from planner.cli import run
+    """Build a demo repository (edgit tags, a bare remote), then plan and apply a release against it."""
     from planner.demo import build_demo_repo
     from planner.errors import PlannerError
 
     def show(root: Path) -> int:
-        d = build_demo_repo(root)
-        print(f"demo repository: {d.work} (remote: {d.remote})", file=sys.stderr)
-        print(f"$ planner status --repo {d.work}", file=sys.stderr)
-        sys.stdout.flush()
-        code = run(["status", "--repo", str(d.work)])
-        if code:
-            return code
-        from planner.demo_plan import plan_demo
+        from planner.demo_plan import walkthrough
 
-        code = plan_demo(d.work)
-        return 0 if code == 2 else code  # 2 = "changes present", the expected outcome here
+        return walkthrough(build_demo_repo(root))
 
     if keep is not None:
         if keep.exists() and any(keep.iterdir()):

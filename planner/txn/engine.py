@@ -34,6 +34,7 @@ from planner.txn.errors import (
 from planner.txn.journal import Journal
 from planner.txn.lock import checkout_lock
 from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
+from planner.txn.remote import check_plan_remote
 from planner.txn.verify import run_check
 
 Progress = Callable[[str], None]
@@ -77,6 +78,17 @@ class CountingStore:
 
 
 @dataclass(frozen=True)
+class AppliedTag:
+    """One ref this apply moved on the remote: tag objects before (None: created) and after."""
+
+    ref: str
+    old: str | None
+    new: str
+    old_version: str | None
+    new_version: str | None
+
+
+@dataclass(frozen=True)
 class ApplyResult:
     apply_id: str
     status: str  # "applied" | "noop"
@@ -86,6 +98,7 @@ class ApplyResult:
     seconds: float
     tags_changed: int
     keys_written: int
+    tags: tuple[AppliedTag, ...] = ()  # every ref moved, in push order (empty for a no-op)
 
 
 def _sha(value: bytes) -> str:
@@ -107,6 +120,7 @@ class Context:
     progress: Progress
     counter: Counter = field(default_factory=Counter)
     pushes: int = 0
+    applied: list[AppliedTag] = field(default_factory=list)  # refs whose push landed
 
 
 def _store(ctx: Context, namespace: str) -> KVStore:
@@ -344,6 +358,9 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
     ctx.progress(f"commit: one atomic push of {len(updates)} ref(s) (phase {index + 1})")
     ctx.pushes += 1
     atomic_push(ctx.repo, ctx.remote, updates)
+    ctx.applied += [
+        AppliedTag(t["ref"], t["old"], objects[t["ref"]], t["old_version"], t["new_version"]) for t in phase["tags"]
+    ]
     ctx.journal.crash_point("pushed")
     ctx.journal.write("committed", phase=index, ledger=ledger_commit)
     return ledger_commit
@@ -445,7 +462,11 @@ def apply_plan(
     require_id: str | None = None,
     progress: Progress | None = None,
 ) -> ApplyResult:
-    """Apply ``plan`` completely or not at all. See the module docstring for the protocol."""
+    """Apply ``plan`` completely or not at all. See the module docstring for the protocol.
+
+    Refused before anything is read or written: another plan id than ``require_id`` (exit 4), a
+    plan computed against another remote than ``remote`` (exit 1).
+    """
     start = time.monotonic()
     log = progress or (lambda _m: None)
     if require_id is not None and require_id != plan.plan_id:
@@ -453,6 +474,7 @@ def apply_plan(
             f"plan id {plan.plan_id[:16]} is not the required id {require_id[:16]}: this is not the reviewed plan"
         )
     repo = Path(repo)
+    check_plan_remote(plan, repo=repo, remote=remote)  # a plan computed for another remote: refuse
     journal = Journal.open(repo)
     counter = Counter()
     stores: dict[str, KVStore] = {ns: CountingStore(t.store, counter) for ns, t in targets.items()}
@@ -507,6 +529,7 @@ def apply_plan(
             time.monotonic() - start,
             len(tags),
             len(kvs),
+            tuple(ctx.applied),
         )
 
 

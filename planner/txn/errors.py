@@ -59,3 +59,7 @@ class RequireIdError(PlannerError):
 
 class LockedError(PlannerError):
     """Another apply holds the lock of this checkout."""
+
+
+class RemoteMismatchError(PlannerError):
+    """A saved plan was computed against another remote than the one apply would push to (exit 1)."""

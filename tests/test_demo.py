@@ -1,0 +1,70 @@
+"""`planner demo`: the walkthrough plans AND applies the demo release against its bare remote and
+the embedded SQLite store, then shows status, history and KV."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from planner.cli import run
+from planner.kv.sqlite import SqliteKV
+from planner.state import LEDGER_REF
+from tests.gitrepo import git
+
+
+def test_demo_applies_the_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "demo"
+    start = time.monotonic()
+    assert run(["demo", "--keep", str(root)]) == 0
+    assert time.monotonic() - start < 30  # a few seconds normally; generous for a loaded CI box
+    cap = capsys.readouterr()
+    remote, work = root / "remote.git", root / "work"
+
+    # the transcript: each command shown, in order, with its output
+    shown = [ln for ln in cap.err.splitlines() if ln.startswith("$ planner ")]
+    assert [ln.split()[2] for ln in shown] == ["status", "plan", "apply", "status", "history", "kv"]
+    assert "--require-id" in shown[2]
+    [url] = re.findall(r"planner: verify staging: (http://127\.0\.0\.1:\d+/health) -> 200", cap.err)
+    with pytest.raises(httpx.ConnectError):  # the demo's health server was stopped at the end
+        httpx.get(url, timeout=2)
+    assert "prompts/extraction    production: v1.0.0 -> v1.1.0" in cap.out  # the dry run
+    assert "Extract the invoice fields. Return JSON." in cap.out  # kv get after the apply
+
+    # the remote tags moved
+    def peeled(ref: str) -> str:
+        return git(remote, "rev-parse", f"{ref}^{{commit}}")
+
+    ext = "refs/tags/components/prompts/extraction"
+    assert peeled(f"{ext}/production") == peeled(f"{ext}/v1.1.0")
+    assert peeled("refs/tags/logic/scripts/router/production") == peeled("refs/tags/logic/scripts/router/v1.0.0-rc.1")
+    assert peeled("refs/tags/components/agents/analyzer/v1.1.0") == git(work, "rev-parse", "main")
+
+    # the ledger holds exactly one record, for the reviewed plan
+    plan_id = json.loads((work / "plan.json").read_text(encoding="utf-8"))["plan_id"]
+    assert git(remote, "rev-list", "--count", LEDGER_REF) == "1"
+    assert run(["history", "--format", "json", "--repo", str(work)]) == 0
+    [record] = json.loads(capsys.readouterr().out)["applies"]
+    assert record["plan_id"] == plan_id and record["plan_name"] == "demo-release"
+    assert record["actor"] == "Release Planner demo <demo@example.invalid>"
+    assert {r["ref"].removeprefix("refs/tags/") for r in record["refs"]} == {
+        "components/agents/analyzer/v1.1.0",
+        "components/prompts/extraction/production",
+        "logic/scripts/router/production",
+    }
+
+    # the embedded store holds the keys the runtime reads
+    db = work / ".planner/kv.sqlite"
+    prod = SqliteKV(db, "production").get_many(["prompts/extraction@production", "prompts/extraction@v1.1.0"])
+    assert {k: e.value for k, e in prod.items()} == {
+        "prompts/extraction@production": b"Extract the invoice fields. Return JSON.\n",
+        "prompts/extraction@v1.1.0": b"Extract the invoice fields. Return JSON.\n",
+    }
+    staging = SqliteKV(db, "staging").get_many(["agents/analyzer@staging", "schemas/invoice@staging"])
+    assert staging["agents/analyzer@staging"].value == (work / "agents/analyzer/analyzer.yaml").read_bytes()
+    assert staging["schemas/invoice@staging"].value == b'{"type": "object"}\n'
+    assert not (work / ".planner/journal/current.jsonl").exists()  # the apply closed its journal
