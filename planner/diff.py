@@ -25,7 +25,7 @@ from planner.kv.layout import keys_for
 from planner.model import TYPE_TO_NAMESPACE, ComponentRef, TagName, Version, build_tag, env_message, version_message
 from planner.registry import REGISTRY_PATH, Registry
 from planner.state import RepoState
-from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Step
+from planner.steps import CreateVersion, Mark, MoveEnv, OrderedPlan, Step, Verify
 
 
 class DiffError(PlannerError):
@@ -55,11 +55,19 @@ def step_to_dict(step: Step, level: int) -> dict[str, Any]:
     elif isinstance(step, MoveEnv):
         d.update(kind=step.kind, component=str(step.component), prefix=step.prefix, env=step.env)
         d.update(version=str(step.version) if step.version else None, commit=step.commit, from_env=step.from_env)
-    else:
+    elif isinstance(step, Verify):
         d.update(kind="verify", env=step.env, url=step.url, expect=step.expect, within_seconds=step.within_seconds)
+    else:  # a mark: planner.policy reads these fields (plan_marks, the 'rejected' rule)
+        d.update(kind=step.kind, component=str(step.component), version=str(step.version), reason=step.reason)
     if step.span is not None:
         d["span"] = str(step.span)
     return d
+
+
+def mark_notice(mark: Mark) -> Notice:
+    """``rejects prompts/x v1.0.0: reason`` / ``overrides ...``: a mark made visible in the review."""
+    reason = f": {mark.reason}" if mark.reason else ""
+    return Notice("warning", f"{mark.kind}s {mark.component} {mark.version}{reason}", str(mark.component))
 
 
 def remote_url(remote: str, repo: Path | str) -> str:
@@ -141,6 +149,7 @@ def compute_plan(
     tags: list[TagChange] = []
     drafts: list[_Draft] = []
     verifies: list[VerifyCheck] = []
+    marks: list[Mark] = []
     notices: list[Notice] = [Notice("warning", d.message) for d in ordered.diagnostics if d.severity == "warning"]
     seen_refs: dict[str, str] = {}
     unbound_envs: set[str] = set()
@@ -223,13 +232,16 @@ def compute_plan(
                     drafts.append(
                         _Draft(step.id, step.env, key, phase, step.component, slot, step.commit, level, version)
                     )
-        else:
+        elif isinstance(step, Verify):
             verifies.append(VerifyCheck(step.id, step.env, step.url, step.expect, step.within_seconds, level))
+        else:
+            marks.append(step)
 
     notices.extend(
         Notice("warning", f"no KV namespace is configured for {env}: its keys are not synced", env=env)
         for env in sorted(unbound_envs)
     )
+    notices.extend(mark_notice(m) for m in marks)  # reviewers see every reject/override
     kv = _kv_changes(repo, registry, targets, drafts)
     steps = tuple(step_to_dict(s, level_of.get(s.id, 0)) for s in ordered.steps)
     plan = ComputedPlan(

@@ -69,7 +69,7 @@ def compile_text(
         description=plan.description.text if plan.description else "",
         source_file=filename,
         source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        steps=tuple(by_id[sid] for level in levels for sid in level),
+        steps=(*(by_id[sid] for level in levels for sid in level), *res.marks),
         levels=levels,
         diagnostics=tuple(diags),
         edges=tuple(sorted(res.edges)),
