@@ -159,7 +159,8 @@ def compute_plan(
         if other != step_id:
             raise DiffError(f"{ref} is changed by two steps ({other!r} and {step_id!r}); a plan moves a tag once")
 
-    for step in ordered.steps:
+    every: tuple[Step, ...] = (*ordered.steps, *ordered.marks)  # marks last, as reviewed and recorded
+    for step in every:
         level = level_of.get(step.id, 0)
         if isinstance(step, CreateVersion):
             tag = build_tag(step.prefix, step.component, step.version)
@@ -243,7 +244,7 @@ def compute_plan(
     )
     notices.extend(mark_notice(m) for m in marks)  # reviewers see every reject/override
     kv = _kv_changes(repo, registry, targets, drafts)
-    steps = tuple(step_to_dict(s, level_of.get(s.id, 0)) for s in ordered.steps)
+    steps = tuple(step_to_dict(s, level_of.get(s.id, 0)) for s in every)
     plan = ComputedPlan(
         format_version=FORMAT_VERSION,
         name=ordered.name,

@@ -106,7 +106,7 @@ class Override:
         return f"override {self.component}@{self.version}"
 
 
-Mark = Reject | Override  # policy marks: recorded when applied, never executed, so never ordered
+Mark = Reject | Override  # policy marks: recorded when applied, never executed (OrderedPlan.marks)
 Step = CreateVersion | MoveEnv | Verify | Reject | Override
 
 
@@ -114,15 +114,17 @@ Step = CreateVersion | MoveEnv | Verify | Reject | Override
 class OrderedPlan:
     """A compiled plan: steps in dependency order, grouped into parallel levels (ties sorted).
 
-    The marks (``Reject``/``Override``) follow the ordered steps, in statement order; they are
-    not graph nodes, so they are in no level and no edge.
+    Every step is in exactly one level. The marks (``Reject``/``Override``) are kept apart, in
+    statement order: they are recorded when the plan is applied, never executed, so they are not
+    graph nodes (no level, no edge) and their order is the order the ledger replays them in.
     """
 
     name: str
     description: str
     source_file: str
     source_sha256: str
-    steps: tuple[Step, ...]  # topological order, then the marks
+    steps: tuple[Step, ...]  # topological order (moves, creates, verifies; never marks)
     levels: tuple[tuple[str, ...], ...]  # step ids per level
     diagnostics: tuple[Diagnostic, ...] = ()  # warnings that did not stop compilation
     edges: tuple[tuple[str, str], ...] = ()  # (before id, after id), sorted; for `planner graph`
+    marks: tuple[Mark, ...] = ()  # reject/override statements, in statement order

@@ -372,7 +372,7 @@ def test_lists_globs_and_bare_names(fx: LangFixture) -> None:
 # ---- reject / override (policy marks) ------------------------------------------------------
 
 
-def test_reject_and_override_become_marks_after_the_ordered_steps(fx: LangFixture) -> None:
+def test_reject_and_override_become_marks_outside_the_graph(fx: LangFixture) -> None:
     out = compile_(
         fx,
         plan(
@@ -386,18 +386,18 @@ def test_reject_and_override_become_marks_after_the_ordered_steps(fx: LangFixtur
     ext = ComponentRef("prompts", "extraction")
     v1 = Version.parse("v1.0.0")
     assert out.levels == (("move agents/analyzer@staging",),)
-    assert [s.id for s in out.steps] == [
-        "move agents/analyzer@staging",
+    assert [s.id for s in out.steps] == ["move agents/analyzer@staging"]
+    assert [m.id for m in out.marks] == [
         "reject prompts/summary@v1.0.0",
         "reject agents/analyzer@v1.0.0",
         "override prompts/extraction@v1.0.0",
     ]
-    assert out.steps[1:] == (
-        Reject(summ, v1, "bad dates", out.steps[1].span),
-        Reject(ana, v1, "bad dates", out.steps[1].span),
-        Override(ext, v1, "", out.steps[3].span),
+    assert out.marks == (
+        Reject(summ, v1, "bad dates", out.marks[0].span),
+        Reject(ana, v1, "bad dates", out.marks[0].span),
+        Override(ext, v1, "", out.marks[2].span),
     )
-    span = out.steps[1].span
+    span = out.marks[0].span
     assert span is not None and (span.file, span.line, span.column) == ("t.plan", 2, 3)
     assert not [e for e in out.edges if any(x.startswith(("reject", "override")) for x in e)]
 
@@ -445,7 +445,7 @@ GOLDEN: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
-# reject/override marks follow the ordered steps (statement order); they are in no level.
+# reject/override marks: OrderedPlan.marks, in statement order; in no level.
 GOLDEN_MARKS: dict[str, tuple[str, ...]] = {
     "reject.plan": ("reject agents/analyzer@v1.0.0", "override agents/analyzer@v2.0.0"),
 }
@@ -457,8 +457,8 @@ def test_every_example_plan_compiles_with_golden_order(fx: LangFixture) -> None:
     for name in files:
         out = compile_file(PLANS / name, registry=fx.registry, state=fx.state, config=fx.config)
         assert out.levels == GOLDEN[name], name
-        marks = list(GOLDEN_MARKS.get(name, ()))
-        assert [s.id for s in out.steps] == [sid for level in GOLDEN[name] for sid in level] + marks
+        assert [s.id for s in out.steps] == [sid for level in GOLDEN[name] for sid in level]
+        assert [m.id for m in out.marks] == list(GOLDEN_MARKS.get(name, ())), name
         assert not [d for d in out.diagnostics if d.severity == "error"]
 
 

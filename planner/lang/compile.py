@@ -69,10 +69,11 @@ def compile_text(
         description=plan.description.text if plan.description else "",
         source_file=filename,
         source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        steps=(*(by_id[sid] for level in levels for sid in level), *res.marks),
+        steps=tuple(by_id[sid] for level in levels for sid in level),
         levels=levels,
         diagnostics=tuple(diags),
         edges=tuple(sorted(res.edges)),
+        marks=res.marks,
     )
 
 
