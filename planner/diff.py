@@ -25,7 +25,7 @@ from planner.kv.layout import keys_for
 from planner.model import ComponentRef, TagName, Version, build_tag, env_message, version_message
 from planner.registry import Registry
 from planner.state import RepoState
-from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Step
+from planner.steps import CreateVersion, Mark, MoveEnv, OrderedPlan, Step, Verify
 
 
 class DiffError(PlannerError):
@@ -51,11 +51,19 @@ def step_to_dict(step: Step, level: int) -> dict[str, Any]:
     elif isinstance(step, MoveEnv):
         d.update(kind=step.kind, component=str(step.component), prefix=step.prefix, env=step.env)
         d.update(version=str(step.version) if step.version else None, commit=step.commit, from_env=step.from_env)
-    else:
+    elif isinstance(step, Verify):
         d.update(kind="verify", env=step.env, url=step.url, expect=step.expect, within_seconds=step.within_seconds)
+    else:  # a mark: planner.policy reads these fields (plan_marks, the 'rejected' rule)
+        d.update(kind=step.kind, component=str(step.component), version=str(step.version), reason=step.reason)
     if step.span is not None:
         d["span"] = str(step.span)
     return d
+
+
+def mark_notice(mark: Mark) -> Notice:
+    """``rejects prompts/x v1.0.0: reason`` / ``overrides ...``: a mark made visible in the review."""
+    reason = f": {mark.reason}" if mark.reason else ""
+    return Notice("warning", f"{mark.kind}s {mark.component} {mark.version}{reason}", str(mark.component))
 
 
 def remote_url(remote: str, repo: Path | str) -> str:
@@ -106,6 +114,7 @@ def compute_plan(
     tags: list[TagChange] = []
     drafts: list[_Draft] = []
     verifies: list[VerifyCheck] = []
+    marks: list[Mark] = []
     notices: list[Notice] = [Notice("warning", d.message) for d in ordered.diagnostics if d.severity == "warning"]
     seen_refs: dict[str, str] = {}
     unbound_envs: set[str] = set()
@@ -115,7 +124,8 @@ def compute_plan(
         if other != step_id:
             raise DiffError(f"{ref} is changed by two steps ({other!r} and {step_id!r}); a plan moves a tag once")
 
-    for step in ordered.steps:
+    every: tuple[Step, ...] = (*ordered.steps, *ordered.marks)  # marks last, as reviewed and recorded
+    for step in every:
         level = level_of.get(step.id, 0)
         if isinstance(step, CreateVersion):
             tag = build_tag(step.prefix, step.component, step.version)
@@ -188,15 +198,18 @@ def compute_plan(
                     drafts.append(
                         _Draft(step.id, step.env, key, phase, step.component, slot, step.commit, level, version)
                     )
-        else:
+        elif isinstance(step, Verify):
             verifies.append(VerifyCheck(step.id, step.env, step.url, step.expect, step.within_seconds, level))
+        else:
+            marks.append(step)
 
     notices.extend(
         Notice("warning", f"no KV namespace is configured for {env}: its keys are not synced", env=env)
         for env in sorted(unbound_envs)
     )
+    notices.extend(mark_notice(m) for m in marks)  # reviewers see every reject/override
     kv = _kv_changes(repo, registry, targets, drafts)
-    steps = tuple(step_to_dict(s, level_of.get(s.id, 0)) for s in ordered.steps)
+    steps = tuple(step_to_dict(s, level_of.get(s.id, 0)) for s in every)
     plan = ComputedPlan(
         format_version=FORMAT_VERSION,
         name=ordered.name,

@@ -17,7 +17,6 @@ from planner.changes import ComputedPlan
 from planner.config import load_config
 from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
-from planner.marks import mark_steps, with_marks
 from planner.policy import Violation, ledger_history
 from planner.registry import Registry, load_registry
 from planner.state import snapshot
@@ -54,8 +53,6 @@ def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanR
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
     computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
-    text = plan_file.read_text(encoding="utf-8")  # compile_file read it fine just now
-    computed = with_marks(computed, mark_steps(text, str(plan_file), registry=registry, state=state))
     violations = tuple(
         policy.check(
             computed, state=state, config=cfg, history=ledger_history(repo, remote or cfg.remote, state.ledger)

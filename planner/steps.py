@@ -66,18 +66,65 @@ class Verify:
         return f"verify {self.env}#{self.index}"
 
 
-Step = CreateVersion | MoveEnv | Verify
+@dataclass(frozen=True)
+class Reject:
+    """``reject C VERSION ["reason"]``: mark an existing version rejected (``planner.policy``).
+
+    Moves no tag and writes no key: apply records it in the release ledger, and later plans may
+    not move an environment to the version without an ``Override``.
+    """
+
+    component: ComponentRef
+    version: Version
+    reason: str = ""
+    span: Span | None = None
+
+    @property
+    def kind(self) -> Literal["reject"]:
+        return "reject"
+
+    @property
+    def id(self) -> str:
+        return f"reject {self.component}@{self.version}"
+
+
+@dataclass(frozen=True)
+class Override:
+    """``override C VERSION ["reason"]``: lift a rejection so this (and later) plans may promote it."""
+
+    component: ComponentRef
+    version: Version
+    reason: str = ""
+    span: Span | None = None
+
+    @property
+    def kind(self) -> Literal["override"]:
+        return "override"
+
+    @property
+    def id(self) -> str:
+        return f"override {self.component}@{self.version}"
+
+
+Mark = Reject | Override  # policy marks: recorded when applied, never executed (OrderedPlan.marks)
+Step = CreateVersion | MoveEnv | Verify | Reject | Override
 
 
 @dataclass(frozen=True)
 class OrderedPlan:
-    """A compiled plan: steps in dependency order, grouped into parallel levels (ties sorted)."""
+    """A compiled plan: steps in dependency order, grouped into parallel levels (ties sorted).
+
+    Every step is in exactly one level. The marks (``Reject``/``Override``) are kept apart, in
+    statement order: they are recorded when the plan is applied, never executed, so they are not
+    graph nodes (no level, no edge) and their order is the order the ledger replays them in.
+    """
 
     name: str
     description: str
     source_file: str
     source_sha256: str
-    steps: tuple[Step, ...]  # topological order
+    steps: tuple[Step, ...]  # topological order (moves, creates, verifies; never marks)
     levels: tuple[tuple[str, ...], ...]  # step ids per level
     diagnostics: tuple[Diagnostic, ...] = ()  # warnings that did not stop compilation
     edges: tuple[tuple[str, str], ...] = ()  # (before id, after id), sorted; for `planner graph`
+    marks: tuple[Mark, ...] = ()  # reject/override statements, in statement order

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -7,13 +8,16 @@ import pytest
 
 import planner.blobs
 from planner.blobs import read_files
+from planner.changes import Notice
 from planner.diff import DiffError, compute_plan, content_changes
+from planner.errors import Span
 from planner.kv.base import KVEntry
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
+from planner.policy import plan_marks
 from planner.registry import Registry, load_registry
 from planner.state import snapshot
-from planner.steps import CreateVersion, MoveEnv, OrderedPlan
+from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Override, Reject
 from tests.gitrepo import git
 from tests.release_fixture import ANA, EXT, INV, REP, RTR, Release, Target, build_release, ordered_plan
 
@@ -222,6 +226,45 @@ def test_unbound_env_warns(rel: Release) -> None:
     assert any(n.kind == "warning" and n.env == "dev" for n in plan.notices)
     assert not any(k.namespace == "dev" for k in plan.kv)
     assert isinstance(targets["staging"], Target)
+
+
+def test_marks_become_step_dicts_and_notices_and_nothing_else(rel: Release) -> None:
+    ext, v = ComponentRef("prompts", "extraction"), Version.parse
+    marks = (Reject(ext, v("v1.0.0"), "bad dates", Span("plans/release.plan", 9, 3)), Override(ext, v("v1.1.0")))
+    base = ordered_plan(rel)
+    plain = compute(rel, base)
+    marked = compute(rel, dataclasses.replace(base, marks=marks))
+    assert marked.steps[:-2] == plain.steps and marked.levels == plain.levels
+    assert list(marked.steps[-2:]) == [
+        {
+            "id": "reject prompts/extraction@v1.0.0",
+            "kind": "reject",
+            "component": "prompts/extraction",
+            "version": "v1.0.0",
+            "reason": "bad dates",
+            "span": "plans/release.plan:9:3",
+            "level": 0,
+        },
+        {
+            "id": "override prompts/extraction@v1.1.0",
+            "kind": "override",
+            "component": "prompts/extraction",
+            "version": "v1.1.0",
+            "reason": "",
+            "level": 0,
+        },
+    ]
+    assert marked.notices[:-2] == plain.notices
+    assert marked.notices[-2:] == (
+        Notice("warning", "rejects prompts/extraction v1.0.0: bad dates", "prompts/extraction"),
+        Notice("warning", "overrides prompts/extraction v1.1.0", "prompts/extraction"),
+    )
+    assert (marked.tags, marked.kv, marked.verifies) == (plain.tags, plain.kv, plain.verifies)
+    assert marked.plan_id != plain.plan_id  # the marks are part of what is reviewed
+    assert [(m["kind"], m["version"], m["step_id"]) for m in plan_marks(marked)[:2]] == [
+        ("reject", "v1.0.0", "reject prompts/extraction@v1.0.0"),
+        ("override", "v1.1.0", "override prompts/extraction@v1.1.0"),
+    ]
 
 
 def test_tree_reader_matches_direct_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import pytest
 from planner.errors import DiagnosticError
 from planner.lang.compile import compile_file, compile_text
 from planner.model import ComponentRef, Version
-from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Verify
+from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Override, Reject, Verify
 from tests.fixtures_lang import LangFixture, build_lang_fixture
 
 PLANS = Path(__file__).resolve().parents[1] / "plans"
@@ -369,6 +369,55 @@ def test_lists_globs_and_bare_names(fx: LangFixture) -> None:
     ]
 
 
+# ---- reject / override (policy marks) ------------------------------------------------------
+
+
+def test_reject_and_override_become_marks_outside_the_graph(fx: LangFixture) -> None:
+    out = compile_(
+        fx,
+        plan(
+            '  reject [summary, agents/ana*] v1.0.0 "bad dates"\n'
+            "  promote agents/analyzer v2.0.0 to staging\n"
+            "  override prompts/extraction v1.0.0\n"
+            '  reject prompts/summary v1.0.0 "a repeat: the first wins"'
+        ),
+    )
+    summ, ana = ComponentRef("prompts", "summary"), ComponentRef("agents", "analyzer")
+    ext = ComponentRef("prompts", "extraction")
+    v1 = Version.parse("v1.0.0")
+    assert out.levels == (("move agents/analyzer@staging",),)
+    assert [s.id for s in out.steps] == ["move agents/analyzer@staging"]
+    assert [m.id for m in out.marks] == [
+        "reject prompts/summary@v1.0.0",
+        "reject agents/analyzer@v1.0.0",
+        "override prompts/extraction@v1.0.0",
+    ]
+    assert out.marks == (
+        Reject(summ, v1, "bad dates", out.marks[0].span),
+        Reject(ana, v1, "bad dates", out.marks[0].span),
+        Override(ext, v1, "", out.marks[2].span),
+    )
+    span = out.marks[0].span
+    assert span is not None and (span.file, span.line, span.column) == ("t.plan", 2, 3)
+    assert not [e for e in out.edges if any(x.startswith(("reject", "override")) for x in e)]
+
+
+def test_mark_errors_are_positioned_and_reported_with_the_others(fx: LangFixture) -> None:
+    text = plan(
+        "  reject prompts/extraction v9.9.9\n"
+        "  override extractoin v1.0.0\n"
+        "  reject prompts/* v1.1.0\n"  # only router has v1.1.0, and it is not a prompt
+        "  promote prompts/summary v1.0.0 to prod"
+    )
+    assert errors(fx, text) == [
+        ("reject prompts/extraction v9.9.9: that version has no tag on the remote", 2, 29),
+        ("unknown component 'extractoin' (did you mean 'extraction'?)", 3, 12),
+        ("reject prompts/extraction v1.1.0: that version has no tag on the remote", 4, 20),
+        ("reject prompts/summary v1.1.0: that version has no tag on the remote", 4, 20),
+        ("unknown environment 'prod' (did you mean 'production'?)", 5, 37),
+    ]
+
+
 def test_compile_file_missing(fx: LangFixture, tmp_path: Path) -> None:
     with pytest.raises(DiagnosticError) as info:
         compile_file(tmp_path / "nope.plan", registry=fx.registry, state=fx.state, config=fx.config)
@@ -383,6 +432,7 @@ GOLDEN: dict[str, tuple[tuple[str, ...], ...]] = {
     "create.plan": (("create prompts/extraction@v1.1.0",),),
     "promote.plan": (("move agents/analyzer@staging",),),
     "rollback.plan": (("move schemas/invoice@production",),),
+    "reject.plan": (("move agents/analyzer@staging",),),
     "verify.plan": (("move prompts/summary@staging",), ("verify staging#0",)),
     "release.plan": (
         ("create prompts/extraction@v1.1.0", "move prompts/summary@dev", "move schemas/invoice@production"),
@@ -395,6 +445,12 @@ GOLDEN: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
+# reject/override marks: OrderedPlan.marks, in statement order; in no level.
+GOLDEN_MARKS: dict[str, tuple[str, ...]] = {
+    "reject.plan": ("reject agents/analyzer@v1.0.0", "override agents/analyzer@v2.0.0"),
+}
+
+
 def test_every_example_plan_compiles_with_golden_order(fx: LangFixture) -> None:
     files = sorted(p.name for p in PLANS.glob("*.plan"))
     assert files == sorted(GOLDEN)
@@ -402,6 +458,7 @@ def test_every_example_plan_compiles_with_golden_order(fx: LangFixture) -> None:
         out = compile_file(PLANS / name, registry=fx.registry, state=fx.state, config=fx.config)
         assert out.levels == GOLDEN[name], name
         assert [s.id for s in out.steps] == [sid for level in GOLDEN[name] for sid in level]
+        assert [m.id for m in out.marks] == list(GOLDEN_MARKS.get(name, ())), name
         assert not [d for d in out.diagnostics if d.severity == "error"]
 
 

@@ -83,7 +83,6 @@ def compile_and_plan(
     from planner.diff import compute_plan
     from planner.kv.bindings import open_stores
     from planner.lang.compile import compile_text
-    from planner.marks import mark_steps, with_marks
     from planner.policy import check, ledger_history, raise_if_blocked
     from planner.registry import load_registry
     from planner.state import snapshot
@@ -96,7 +95,6 @@ def compile_and_plan(
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
     computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
-    computed = with_marks(computed, mark_steps(text, filename, registry=registry, state=state))
     inv = invocation or Invocation(saved_plan=False, require_id=False)
     violations = check(
         computed,

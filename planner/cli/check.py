@@ -15,7 +15,6 @@ from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
 from planner.graph import to_dot, to_mermaid, to_text
 from planner.lang.compile import compile_file
-from planner.marks import mark_steps
 from planner.registry import Registry
 from planner.state import RepoState, snapshot
 from planner.steps import OrderedPlan
@@ -69,8 +68,6 @@ def check(
             compiled = compile_file(plan, registry=registry, state=state, config=config)
             diags = list(compiled.diagnostics)
             sources = {compiled.source_file: plan.read_text(encoding="utf-8")}
-            # reject/override statements name versions that must exist (planner.marks)
-            mark_steps(sources[compiled.source_file], compiled.source_file, registry=registry, state=state)
         except DiagnosticError as exc:
             diags, sources = exc.diagnostics, exc.sources
         _emit(diags, sources, fmt)

@@ -73,6 +73,7 @@ def compile_text(
         levels=levels,
         diagnostics=tuple(diags),
         edges=tuple(sorted(res.edges)),
+        marks=res.marks,
     )
 
 

@@ -23,7 +23,7 @@ from planner.lang import ast
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, Version, validate_env
 from planner.registry import Registry
 from planner.state import RepoState
-from planner.steps import CreateVersion, MoveEnv, MoveKind, Step, Verify
+from planner.steps import CreateVersion, Mark, MoveEnv, MoveKind, Override, Reject, Step, Verify
 
 
 class EnvHistory(Protocol):
@@ -68,6 +68,7 @@ class Resolved:
     steps: tuple[Step, ...]  # in statement order (graph.order_steps orders them)
     edges: tuple[tuple[str, str], ...]  # (before, after)
     diagnostics: tuple[Diagnostic, ...]
+    marks: tuple[Mark, ...] = ()  # reject/override, in statement order; not ordered (no edges)
 
 
 @dataclass
@@ -479,7 +480,31 @@ def resolve(
                 sink.error(f"statement '{w.text}' cannot run after itself", w.span)
                 continue
             edges.extend((a, b) for a in stmt_steps[j] for b in stmt_steps[i])
-    return Resolved(tuple(steps), tuple(dict.fromkeys(edges)), tuple(sink.items))
+    marks = _marks(ctx, stmts, comps)
+    return Resolved(tuple(steps), tuple(dict.fromkeys(edges)), tuple(sink.items), marks)
+
+
+def _marks(
+    ctx: _Ctx, stmts: Sequence[ast.Statement], comps: Sequence[Sequence[tuple[ComponentRef, ast.Word]]]
+) -> tuple[Mark, ...]:
+    """reject/override statements -> marks on versions tagged on the remote (the first of a repeat wins)."""
+    out: dict[str, Mark] = {}
+    for i, s in enumerate(stmts):
+        if not isinstance(s, ast.Reject | ast.Override):
+            continue
+        v = _version(ctx, s.version)
+        if v is None:
+            continue
+        cls = Reject if isinstance(s, ast.Reject) else Override
+        reason = s.reason.text if s.reason else ""
+        for comp, _ in comps[i]:
+            mark = cls(comp, v, reason, s.span)
+            cs = ctx.state.component(comp)
+            if cs is None or v not in cs.versions:
+                ctx.sink.error(f"{mark.kind} {comp} {v}: that version has no tag on the remote", s.version.span)
+                continue
+            out.setdefault(mark.id, mark)
+    return tuple(out.values())
 
 
 def _warn_in_place(ctx: _Ctx, step: MoveEnv, span: Span) -> None:
