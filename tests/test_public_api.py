@@ -15,8 +15,8 @@ def test_top_level_api_is_pinned() -> None:
 
 
 def test_cli_import_does_not_load_heavy_libraries() -> None:
-    # Every command pays for what `planner.cli` imports; networkx (ordering) and httpx (Cloudflare,
-    # verify) are loaded only by the commands that use them.
-    code = "import sys, planner.cli; print(' '.join(m for m in ('networkx', 'httpx') if m in sys.modules))"
+    # Every command pays for what `planner.cli` imports; networkx (ordering), lark (the compiler) and
+    # httpx (Cloudflare, verify) are loaded only by the commands that use them.
+    code = "import sys, planner.cli; print(' '.join(m for m in ('networkx', 'httpx', 'lark') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""

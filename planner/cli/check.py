@@ -5,30 +5,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from planner import registry as registry_mod
 from planner.cli.app import app
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
-from planner.graph import to_dot, to_mermaid, to_text
-from planner.lang.compile import compile_file
-from planner.registry import Registry
+from planner.registry import Registry, load_registry
 from planner.state import RepoState, snapshot
-from planner.steps import OrderedPlan
 
-
-def _load_registry(root: Path) -> Registry:
-    # load_registry (edgit registry + component.yaml manifests) when the foundation provides it.
-    loader: Callable[[Path], Registry] = getattr(registry_mod, "load_registry", registry_mod.load_edgit_registry)
-    return loader(root)
+if TYPE_CHECKING:
+    from planner.steps import OrderedPlan
 
 
 def _context(repo: Path, remote: str | None) -> tuple[Registry, RepoState, PlannerConfig]:
     config = load_config(repo)
-    registry = _load_registry(repo)
+    registry = load_registry(repo)
     state = snapshot(remote or config.remote, repo)
     return registry, state, config
 
@@ -60,6 +53,8 @@ def check(
     repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
 ) -> None:
     """Parse and validate plans against the registry and the remote's tags (read-only)."""
+    from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
+
     registry, state, config = _context(repo, remote)
     errors = warnings = 0
     for plan in plans:
@@ -89,6 +84,9 @@ def graph(
     repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
 ) -> None:
     """Print the plan's steps in dependency order: levels of steps that may run in parallel."""
+    from planner.graph import to_dot, to_mermaid, to_text
+    from planner.lang.compile import compile_file
+
     registry, state, config = _context(repo, remote)
     compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config)
     render: dict[str, Callable[[Any, Any], str]] = {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}
