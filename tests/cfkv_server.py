@@ -33,7 +33,8 @@ class Fault:
     kinds: "429" (with retry_after), "500", "reset" (connection reset, no response), "slow"
     (sleep ``delay`` then answer normally), "unsuccessful" (bulk write/delete: report the first
     ``count`` keys as unsuccessful and do not store them), "malformed" (200 with a broken body),
-    "400" (a permanent client error with Cloudflare code 10026).
+    "400" (a permanent client error with Cloudflare code 10026), "echo_auth" (400 whose error
+    message echoes the request's Authorization header, as a careless server might).
     """
 
     kind: str
@@ -132,6 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(500, 10001, "Internal service error")
             if fault.kind == "400":
                 return self._error(400, 10026, "Could not parse request body")
+            if fault.kind == "echo_auth":
+                return self._error(400, 10000, f"Authentication error: got {self.headers.get('Authorization')}")
             if fault.kind == "reset":
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True

@@ -279,3 +279,33 @@ def test_bulk_get_refused_falls_back_to_raw_reads(server: CFKVServer, kv: Cloudf
     assert {k: v.value for k, v in got.items()} == {e.key: e.value for e in es}
     assert dict(got[es[0].key].metadata) == dict(es[0].metadata)
     assert server.count("POST bulk/get") == 1 and server.count("GET values") == 4
+
+
+def test_server_echoing_the_token_is_redacted(server: CFKVServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    server.reset_counts()
+    with cf_store(server, "ns-echo") as kv:
+        for endpoint, op in (("keys", kv.list_keys), ("bulk", lambda: kv.put_many(entries(1)))):
+            server.fault(Fault("echo_auth", endpoint=endpoint))
+            with pytest.raises(CloudflareError) as err:
+                op()
+            assert "Authentication error: got ***" in err.value.message and err.value.code == 10000
+            for text in (str(err.value), repr(err.value), err.value.message):
+                assert TOKEN not in text
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
+    server.reset_counts()
+
+
+def test_redact_replaces_every_secret() -> None:
+    from planner.kv.cloudflare import redact
+
+    assert redact("a TOK b Bearer TOK", ["TOK", ""]) == "a *** b Bearer ***"
+    assert redact("nothing here", ["TOK"]) == "nothing here"
+
+
+@pytest.mark.parametrize("token", ["SEKRETé", "SEK\nRET"])
+def test_token_unsendable_in_a_header_is_a_clear_error(token: str) -> None:
+    with pytest.raises(KVError) as err:
+        CloudflareKV("ns", environ={"CLOUDFLARE_API_TOKEN": token, "CLOUDFLARE_ACCOUNT_ID": ACCOUNT})
+    assert "CLOUDFLARE_API_TOKEN contains characters that cannot be sent in an HTTP header" in err.value.message
+    assert "SEK" not in err.value.message

@@ -192,3 +192,36 @@ def test_sync_20000_keys_is_two_bulk_writes(tmp_path: Path, cf_server: CFKVServe
     assert cf_server.count("PUT bulk") == 2
     assert len(cf_server.state.data["big"]) == 20_000
     close_stores(targets)
+
+
+def _cf_toml(repo: EdgitRepo) -> None:
+    repo.write("wrangler.jsonc", '{"kv_namespaces": [{"binding": "COMPONENTS_KV", "id": "stg-ns"}]}\n')
+    repo.write("planner.toml", 'environments = ["staging"]\n[kv.env.staging]\nstore = "cloudflare"\n')
+
+
+def test_kv_ls_never_prints_a_token_the_server_echoes(
+    repo: EdgitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cfkv_server import TOKEN, Fault
+
+    _cf_toml(repo)
+    with CFKVServer() as server:
+        for k, v in cf_env(server).items():
+            monkeypatch.setenv(k, v)
+        server.fault(Fault("echo_auth", endpoint="keys"))
+        assert run(["kv", "ls", "--repo", str(repo.work)]) == 1
+    out, err = capsys.readouterr()
+    assert "Authentication error: got ***" in err
+    assert TOKEN not in out + err
+
+
+def test_kv_ls_non_ascii_token_is_a_clear_error(
+    repo: EdgitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cf_toml(repo)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "SEKRETé")
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "acc123")
+    assert run(["kv", "ls", "--repo", str(repo.work)]) == 1
+    out, err = capsys.readouterr()
+    assert "CLOUDFLARE_API_TOKEN contains characters that cannot be sent in an HTTP header" in err
+    assert "SEKRET" not in out + err and "Traceback" not in err

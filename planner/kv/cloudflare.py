@@ -25,7 +25,7 @@ import httpx
 from planner.kv.base import KVEntry, KVError
 from planner.kv.limits import check_entry, check_key, check_text, metadata_json
 
-__all__ = ["DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key"]
+__all__ = ["DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key", "redact"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,17 @@ class _Transient(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every non-empty secret replaced by ``***``.
+
+    Applied to every string that comes from the server or from httpx before it reaches a message or
+    a log record: a server may echo the request (e.g. its Authorization header) in an error.
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def encode_key(key: str) -> str:
@@ -89,6 +100,9 @@ class CloudflareKV:
         if not token or not account:
             missing = [n for n, v in ((TOKEN_ENV, token), (ACCOUNT_ENV, account)) if not v]
             raise KVError(f"Cloudflare KV {label or namespace_id}: set {' and '.join(missing)} in the environment")
+        if not (token.isascii() and token.isprintable()):
+            # httpx would raise UnicodeEncodeError on the first request; never echo the token itself.
+            raise KVError(f"{TOKEN_ENV} contains characters that cannot be sent in an HTTP header")
         if not namespace_id or "/" in namespace_id:
             raise KVError(f"Cloudflare KV {label or '?'}: invalid namespace id {namespace_id!r}")
         self.namespace_id = namespace_id
@@ -102,6 +116,7 @@ class CloudflareKV:
         self._concurrency = max(1, concurrency)
         self._sleep = sleep
         self._max_bulk_bytes = max_bulk_bytes
+        self._secrets = (token, f"Bearer {token}")
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {token}"},
@@ -116,6 +131,10 @@ class CloudflareKV:
 
     def close(self) -> None:
         self._client.close()
+
+    def _clean(self, text: str) -> str:
+        """Server or httpx text made safe for a message or a log record (the token redacted)."""
+        return redact(text, self._secrets)
 
     def __enter__(self) -> CloudflareKV:
         return self
@@ -197,7 +216,7 @@ class CloudflareKV:
             if not cursor:
                 return sorted(keys)
             if cursor in seen:
-                raise CloudflareError(f"{self.name}: list keys: the API repeated cursor {cursor!r}")
+                raise CloudflareError(f"{self.name}: list keys: the API repeated cursor {self._clean(repr(cursor))}")
             seen.add(cursor)
 
     # ---- endpoints ------------------------------------------------------------------------
@@ -262,7 +281,7 @@ class CloudflareKV:
             log.warning("%s: bulk %s: %d keys unsuccessful, retrying them", self.name, what, len(pending))
             if attempt < self._max_attempts:
                 self._sleep(self._delay(attempt))
-        sample = ", ".join(repr(k) for k in list(pending)[:5])
+        sample = self._clean(", ".join(repr(k) for k in list(pending)[:5]))
         raise CloudflareError(
             f"{self.name}: bulk {what} failed for {len(pending)} of {len(keys)} keys after "
             f"{self._max_attempts} attempts (e.g. {sample}); the other keys were written"
@@ -299,7 +318,7 @@ class CloudflareKV:
             except httpx.HTTPError as exc:  # not transient (e.g. an undecodable response): report, never retry
                 raise CloudflareError(f"{self.name}: {method} {_describe(path)} failed: {type(exc).__name__}") from None
             except _Transient as exc:
-                last = str(exc)
+                last = self._clean(str(exc))
                 wait = self._delay(attempt) if exc.retry_after is None else min(exc.retry_after, self._max_retry_after)
             if attempt < self._max_attempts:
                 log.info("%s: %s %s: %s; retry %d in %.2fs", self.name, method, path.split("/")[1], last, attempt, wait)
@@ -325,6 +344,7 @@ class CloudflareKV:
         errors = body.get("errors") or []
         if resp.status_code >= 400 or body.get("success") is not True:
             code, message = _first_error(errors)
+            message = self._clean(message)
             detail = f"Cloudflare error {code}: {message}" if code is not None else (message or "no error details")
             raise CloudflareError(
                 f"{self.name}: {what}: HTTP {resp.status_code}, {detail}", status=resp.status_code, code=code
