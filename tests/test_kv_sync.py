@@ -225,3 +225,45 @@ def test_kv_ls_non_ascii_token_is_a_clear_error(
     out, err = capsys.readouterr()
     assert "CLOUDFLARE_API_TOKEN contains characters that cannot be sent in an HTTP header" in err
     assert "SEKRET" not in out + err and "Traceback" not in err
+
+
+def test_sync_and_diff_on_the_demo_repo_with_a_manifest_only_component(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # agents/analyzer is declared only by agents/analyzer/component.yaml, not in .edgit/components.json
+    from planner.demo import build_demo_repo
+
+    work = build_demo_repo(tmp_path / "demo").work
+    assert "analyzer" not in (work / ".edgit/components.json").read_text()
+    assert run(["sync", "--dry-run", "--format", "json", "--repo", str(work)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["problems"] == []
+    keys = {(k["env"], k["key"]) for k in out["keys"]}
+    assert ("production", "agents/analyzer@production") in keys and ("production", "agents/analyzer@v1.0.0") in keys
+    assert ("staging", "agents/analyzer@staging") in keys  # staging points at an unversioned commit
+    assert run(["kv", "diff", "--repo", str(work)]) == 2
+    assert "agents/analyzer@v1.0.0" in capsys.readouterr().out
+    assert run(["sync", "--repo", str(work)]) == 0
+    stg = SqliteKV(work / ".planner/kv.sqlite", "staging").get_many(["agents/analyzer@staging"])
+    assert stg["agents/analyzer@staging"].value == (work / "agents/analyzer/analyzer.yaml").read_bytes()
+    assert run(["kv", "diff", "--repo", str(work)]) == 0
+
+
+def test_one_unknown_component_does_not_block_the_others(repo: EdgitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    ghost = "components/prompts/ghost"  # tagged on the remote, declared in no registry
+    repo.tag_version(ghost, "v1.0.0")
+    repo.set_env(ghost, "staging", "v1.0.0")
+    repo.push()
+    assert run(["sync", "--repo", str(repo.work)]) == 1
+    captured = capsys.readouterr()
+    assert "warning: prompts/ghost in staging: not in the registry at " in captured.err
+    assert "1 component/environment pair(s) were not synced" in captured.err
+    assert "prompts/ghost" not in captured.out
+    staging = db(repo, "staging").list_keys()
+    assert "prompts/extraction@staging" in staging and "agents/analyzer@v2.0.0" in staging
+    assert not any(k.startswith("prompts/ghost") for k in staging)
+    assert db(repo, "production").list_keys() == ["prompts/extraction@production", "prompts/extraction@v1.0.0"]
+    # diff: the others are in sync, the unknown one still makes it fail (exit 1, not 0)
+    assert run(["kv", "diff", "--format", "json", "--repo", str(repo.work)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["keys"] == [] and len(out["problems"]) == 1 and out["problems"][0].startswith("prompts/ghost in staging")

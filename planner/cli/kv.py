@@ -15,7 +15,7 @@ from planner.errors import EXIT_CHANGES, PlannerError
 from planner.kv.base import KVError
 from planner.kv.bindings import NamespaceTarget, close_stores, open_stores
 from planner.kv.layout import keys_for
-from planner.kv.sync import DesiredKey, KeyStatus, compare, desired_keys, select_components, write
+from planner.kv.sync import DesiredKey, KeyStatus, SyncError, compare, derive_keys, select_components, write
 from planner.model import ComponentRef, ModelError, Version, parse_slot
 from planner.state import RepoState, snapshot
 
@@ -108,31 +108,35 @@ def kv_ls(
 
 def _derive(
     components: list[str] | None, env: str | None, remote: str | None, repo: Path
-) -> tuple[dict[str, NamespaceTarget], list[KeyStatus], list[DesiredKey]]:
+) -> tuple[dict[str, NamespaceTarget], list[KeyStatus], list[DesiredKey], list[str]]:
+    """Targets, key statuses, desired keys, and per-component problems (their keys are skipped)."""
     cfg = load_config(repo)
     state = snapshot(remote or cfg.remote, repo)
     targets = open_stores(cfg, _envs(cfg, env, state))
     try:
-        desired = desired_keys(repo, state, targets, select_components(state, components or []))
-        return targets, compare(desired, targets), desired
+        desired, problems = derive_keys(repo, state, targets, select_components(state, components or []))
+        return targets, compare(desired, targets), desired, problems
     except BaseException:
         close_stores(targets)
         raise
 
 
-def _print_statuses(statuses: list[KeyStatus], fmt: str, *, only_changes: bool = True) -> None:
+def _print_statuses(statuses: list[KeyStatus], fmt: str, problems: list[str], *, only_changes: bool = True) -> None:
     shown = [s for s in statuses if s.action != "ok" or not only_changes]
+    for p in problems:
+        print(f"warning: {p}", file=sys.stderr)
     if fmt == "json":
-        print(
-            json.dumps(
-                {"keys": [s.to_dict() for s in shown], "in_sync": sum(s.action == "ok" for s in statuses)}, indent=2
-            )
-        )
+        doc = {"keys": [s.to_dict() for s in shown], "in_sync": sum(s.action == "ok" for s in statuses)}
+        print(json.dumps({**doc, "problems": problems}, indent=2))
         return
     for s in shown:
         old = s.old_sha256[:12] if s.old_sha256 else "(missing)"
         print(f"{s.action:8} {s.env:12} {s.key}  {old} -> {s.new_sha256[:12]}")
     print(f"{len(shown)} key(s) differ, {len(statuses) - len(shown)} in sync", file=sys.stderr)
+
+
+def _problems_error(problems: list[str], what: str) -> SyncError:
+    return SyncError(f"{len(problems)} component/environment pair(s) {what} (see the warnings above)")
 
 
 @kv_app.command("diff")
@@ -143,11 +147,14 @@ def kv_diff(
     fmt: FormatOpt = "text",
     repo: RepoOpt = Path("."),
 ) -> int:
-    """Every key whose content differs from what the env tags say. Exit 2 if any differ."""
+    """Every key whose content differs from what the env tags say. Exit 2 if any differ, 1 if a
+    component's keys could not be derived (the others are still compared)."""
     _format(fmt)
-    targets, statuses, _ = _derive(components, env, remote, repo)
+    targets, statuses, _, problems = _derive(components, env, remote, repo)
     close_stores(targets)
-    _print_statuses(statuses, fmt)
+    _print_statuses(statuses, fmt, problems)
+    if problems:
+        raise _problems_error(problems, "could not be compared")
     return EXIT_CHANGES if any(s.action != "ok" for s in statuses) else 0
 
 
@@ -160,14 +167,18 @@ def sync(
     fmt: FormatOpt = "text",
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Re-derive KV from the env tags on the remote: show what would change, then write it in bulk."""
+    """Re-derive KV from the env tags on the remote: show what would change, then write it in bulk.
+
+    A component whose keys cannot be derived is a warning; every other component is still synced,
+    and the command exits 1 at the end."""
     _format(fmt)
-    targets, statuses, desired = _derive(components, env, remote, repo)
+    targets, statuses, desired, problems = _derive(components, env, remote, repo)
     try:
-        _print_statuses(statuses, fmt)
-        if dry_run or all(s.action == "ok" for s in statuses):
-            return
-        n = write(desired, statuses, targets)
+        _print_statuses(statuses, fmt, problems)
+        if not dry_run and any(s.action != "ok" for s in statuses):
+            n = write(desired, statuses, targets)
+            print(f"wrote {n} key(s)", file=sys.stderr)
     finally:
         close_stores(targets)
-    print(f"wrote {n} key(s)", file=sys.stderr)
+    if problems:
+        raise _problems_error(problems, "could not be checked" if dry_run else "were not synced")

@@ -13,15 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from planner.content import UnknownComponentError, read_component_files, sha256_hex
+from planner.content import read_component_files, sha256_hex
 from planner.kv.base import KVEntry, KVError
 from planner.kv.bindings import NamespaceTarget, content_metadata
 from planner.kv.layout import keys_for
 from planner.model import ComponentRef, ModelError
-from planner.registry import load_edgit_registry
+from planner.registry import load_registry
 from planner.state import RepoState
 
-__all__ = ["DesiredKey", "KeyStatus", "SyncError", "compare", "desired_keys", "select_components", "write"]
+__all__ = [
+    "DesiredKey",
+    "KeyStatus",
+    "SyncError",
+    "compare",
+    "derive_keys",
+    "desired_keys",
+    "select_components",
+    "write",
+]
 
 Action = Literal["create", "update", "metadata", "ok"]
 
@@ -78,13 +87,17 @@ def select_components(state: RepoState, names: Iterable[str]) -> set[ComponentRe
     return out
 
 
-def desired_keys(
+def derive_keys(
     repo: Path | str,
     state: RepoState,
     targets: Mapping[str, NamespaceTarget],
     components: set[ComponentRef] | None = None,
-) -> list[DesiredKey]:
-    """What the env tags say every KV key of the targets' environments should hold."""
+) -> tuple[list[DesiredKey], list[str]]:
+    """What the env tags say every KV key of the targets' environments should hold, and one problem
+    per component/env whose keys cannot be derived (unknown component, file missing at its tag).
+
+    A problem skips only that component's keys: one bad component must not block every other one.
+    """
     wanted: list[tuple[str, ComponentRef, str, str | None, str]] = []  # env, ref, commit, version, slot
     for ref, cs in state.components.items():
         if cs.prefix != "components" or (components is not None and ref not in components):
@@ -97,22 +110,44 @@ def desired_keys(
                 wanted.append((env, ref, ptr.tag.commit, version, version))
             wanted.append((env, ref, ptr.tag.commit, version, env))
     if not wanted:
-        return []
-    try:  # the current registry is read only if a component was registered after its tag
-        files = read_component_files(
-            repo, lambda: load_edgit_registry(Path(repo)), [(w[2], w[1]) for w in wanted], via_trees=False
-        )
-    except UnknownComponentError as exc:
-        raise SyncError(f"{exc.ref}: not in the registry at {exc.commit[:12]} nor in the current one") from None
+        return [], []
+    # The current registry (edgit's plus component.yaml manifests) is read only if a component is
+    # missing from .edgit/components.json at its tag commit (registered later, or by a manifest).
+    files = read_component_files(
+        repo, lambda: load_registry(Path(repo)), [(w[2], w[1]) for w in wanted], via_trees=False, skip_unknown=True
+    )
     out: list[DesiredKey] = []
+    problems: dict[tuple[str, str], str] = {}  # (component, env) -> message; one per pair, not per slot
     for env, ref, commit, version, slot in wanted:
+        if (commit, ref) not in files:
+            problems.setdefault(
+                (str(ref), env),
+                f"{ref} in {env}: not in the registry at {commit[:12]} nor in the current one; its keys were skipped",
+            )
+            continue
         path, blob = files[(commit, ref)]
         if blob is None:
-            raise SyncError(f"{ref} in {env}: {path} does not exist at commit {commit[:12]}")
+            problems.setdefault(
+                (str(ref), env), f"{ref} in {env}: {path} does not exist at commit {commit[:12]}; its keys were skipped"
+            )
+            continue
         data = blob.data
         meta = content_metadata(str(ref), version, commit, data)
         for key in keys_for(targets[env].layouts, ref.namespace, ref.name, slot):
             out.append(DesiredKey(env, str(ref), slot, KVEntry(key, data, meta)))
+    return out, [problems[k] for k in sorted(problems)]
+
+
+def desired_keys(
+    repo: Path | str,
+    state: RepoState,
+    targets: Mapping[str, NamespaceTarget],
+    components: set[ComponentRef] | None = None,
+) -> list[DesiredKey]:
+    """:func:`derive_keys`, strict: the first problem raises SyncError."""
+    out, problems = derive_keys(repo, state, targets, components)
+    if problems:
+        raise SyncError(problems[0])
     return out
 
 
