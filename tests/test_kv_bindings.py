@@ -176,6 +176,6 @@ def test_public_api_is_pinned() -> None:
     import planner.kv.sync as y
 
     assert s.__all__ == ["SqliteKV"]
-    assert set(c.__all__) == {"DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key"}
+    assert set(c.__all__) == {"DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key", "redact"}
     assert {"open_stores", "close_stores", "NamespaceTarget", "content_metadata"} <= set(b.__all__)
-    assert {"desired_keys", "compare", "write"} <= set(y.__all__)
+    assert {"desired_keys", "derive_keys", "compare", "write"} <= set(y.__all__)
