@@ -71,12 +71,9 @@ def _display_name(plan_file: Path, repo: Path) -> str:
 
 
 def load_plan_file(path: Path) -> ComputedPlan:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlannerError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise PlannerError(f"{path} is not UTF-8 text") from None
+    from planner.fileio import read_text_file
+
+    text = read_text_file(path)
     return load(text, str(path))
 
 
