@@ -74,7 +74,10 @@ def load_plan_file(path: Path) -> ComputedPlan:
     from planner.fileio import read_text_file
 
     text = read_text_file(path)
-    return load(text, str(path))
+    try:
+        return load(text, str(path))
+    except RecursionError:  # json nested absurdly deep: the artifact parser recurses
+        raise PlannerError(f"{path}: malformed plan artifact: JSON nested too deeply") from None
 
 
 def rendered(

@@ -282,3 +282,10 @@ def test_config_remote_helper_refused(tmp_path: Path) -> None:
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"planner {__version__}"
+
+
+def test_show_deep_plan_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "plan.json").write_text(DEEP_JSON)
+    err = _err(capsys, ["show", str(tmp_path / "plan.json")])
+    assert "plan.json: malformed plan artifact: JSON nested too deeply" in err
+    assert "cannot read" in _err(capsys, ["show", str(tmp_path)])
