@@ -289,3 +289,11 @@ def test_show_deep_plan_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     err = _err(capsys, ["show", str(tmp_path / "plan.json")])
     assert "plan.json: malformed plan artifact: JSON nested too deeply" in err
     assert "cannot read" in _err(capsys, ["show", str(tmp_path)])
+
+
+def test_validate_non_utf8_yaml(edgit_repo: EdgitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    edgit_repo.write("conf/x.yaml", b"a: \xff\n")
+    edgit_repo.commit("bad yaml")
+    edgit_repo.push()
+    err = _err(capsys, ["validate", str(edgit_repo.work / "conf/x.yaml"), "--repo", str(edgit_repo.work)])
+    assert "conf/x.yaml:1:4: error: not UTF-8 text: byte 0xff at byte offset 3 (line 1)" in err
