@@ -6,7 +6,6 @@ module that uses them, so this file stays small.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,16 +31,10 @@ def load_config(root: Path | str = ".") -> PlannerConfig:
     file = root / CONFIG_FILE
     if not file.exists():
         return PlannerConfig(root=root)
-    text = file.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib puts "(at line L, column C)" in the message; keep it positioned.
-        line = getattr(exc, "lineno", 1) or 1
-        col = getattr(exc, "colno", 1) or 1
-        raise DiagnosticError(
-            [Diagnostic("error", f"malformed TOML: {exc}", Span(CONFIG_FILE, line, col))], {CONFIG_FILE: text}
-        ) from None
+    from planner.fileio import loads_toml, read_text_file
+
+    text = read_text_file(file, CONFIG_FILE)
+    data = loads_toml(CONFIG_FILE, text)
 
     def fail(msg: str) -> DiagnosticError:
         return DiagnosticError([Diagnostic("error", msg, Span(CONFIG_FILE, 1, 1))], {CONFIG_FILE: text})
@@ -60,6 +53,12 @@ def load_config(root: Path | str = ".") -> PlannerConfig:
     remote = data.get("remote", "origin")
     if not isinstance(remote, str) or not remote or remote.startswith("-"):
         raise fail("'remote' must be a remote name, URL or path (not starting with '-')")
+    from planner.gitio import GitError, check_remote
+
+    try:
+        check_remote(remote)
+    except GitError as exc:
+        raise fail(f"'remote': {exc.message}") from None
     kv = data.get("kv", {})
     policy = data.get("policy", {})
     if not isinstance(kv, dict) or not isinstance(policy, dict):

@@ -43,7 +43,7 @@ def paths_in_registry(data: bytes | None) -> dict[ComponentRef, str]:
         return {}
     try:
         doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return {}
     entries = doc.get("components") if isinstance(doc, dict) else None
     out: dict[ComponentRef, str] = {}

@@ -71,13 +71,13 @@ def _display_name(plan_file: Path, repo: Path) -> str:
 
 
 def load_plan_file(path: Path) -> ComputedPlan:
+    from planner.fileio import read_text_file
+
+    text = read_text_file(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlannerError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise PlannerError(f"{path} is not UTF-8 text") from None
-    return load(text, str(path))
+        return load(text, str(path))
+    except RecursionError:  # json nested absurdly deep: the artifact parser recurses
+        raise PlannerError(f"{path}: malformed plan artifact: JSON nested too deeply") from None
 
 
 def rendered(

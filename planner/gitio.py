@@ -8,6 +8,7 @@ starts with ``-`` unless the caller marks it as an option. Failures become :clas
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,31 @@ _BASE_ENV = {
     "GIT_PAGER": "cat",
     "LC_ALL": "C",
     "GIT_CONFIG_NOSYSTEM": "1",
+    # Only real transports: git refuses ext:: (runs a command), fd:: (hangs on a file descriptor)
+    # and any other remote helper, whatever a remote URL or a config says.
+    "GIT_ALLOW_PROTOCOL": "file:git:ssh:http:https",
 }
+
+_ALLOWED_SCHEMES = frozenset({"file", "git", "ssh", "http", "https", "git+ssh", "ssh+git"})
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def check_remote(remote: str) -> str:
+    """Refuse remotes git would hand to a transport helper; allow names, paths, scp-like and URLs.
+
+    Checked before git runs so the user gets a clear message instead of a hang (``fd::3``) or a
+    command run by git (``ext::sh -c ...``).
+    """
+    allowed = "use a remote name, a path, user@host:path, or a file://, git://, ssh://, http(s):// URL"
+    if not remote or remote.startswith("-"):
+        raise GitError(f"remote {remote!r} is not valid: {allowed}")
+    if "::" in remote:
+        helper = remote.split("::", 1)[0]
+        raise GitError(f"remote {remote!r}: git transport helper {helper + '::'!r} is not supported; {allowed}")
+    m = _SCHEME.match(remote)
+    if m and m.group(1).lower() not in _ALLOWED_SCHEMES:
+        raise GitError(f"remote {remote!r}: URL scheme {m.group(1)!r} is not supported; {allowed}")
+    return remote
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:

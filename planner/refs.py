@@ -65,16 +65,26 @@ def node_span(file: str, node: yaml.Node) -> Span:
 
 
 def walk_scalars(node: yaml.Node, key: str | None = None) -> Iterator[tuple[yaml.ScalarNode, str | None]]:
-    """Every scalar under ``node`` with the mapping key it is the value of (items of a list inherit it)."""
-    if isinstance(node, yaml.ScalarNode):
-        yield node, key
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from walk_scalars(item, key)
-    elif isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            k_text = k.value if isinstance(k, yaml.ScalarNode) else None
-            yield from walk_scalars(v, k_text)
+    """Every scalar under ``node`` with the mapping key it is the value of (items of a list inherit it).
+
+    An alias is the same node object as its anchor: each node is visited once (by id) and aliases
+    are never expanded, so ``&a [*a]`` ends and a "billion laughs" document costs its size, not
+    its expansion. Iterative, so deep nesting cannot exhaust the stack.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, str | None]] = [(node, key)]
+    while stack:
+        cur, k = stack.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, yaml.ScalarNode):
+            yield cur, k
+        elif isinstance(cur, yaml.SequenceNode):
+            stack.extend((item, k) for item in reversed(cur.value))
+        elif isinstance(cur, yaml.MappingNode):
+            for kn, v in reversed(cur.value):
+                stack.append((v, kn.value if isinstance(kn, yaml.ScalarNode) else None))
 
 
 def yaml_error(file: str, text: str, exc: yaml.YAMLError) -> DiagnosticError:
@@ -91,6 +101,9 @@ def compose_all(file: str, text: str) -> list[yaml.Node]:
         return [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
     except yaml.YAMLError as exc:
         raise yaml_error(file, text, exc) from None
+    except RecursionError:
+        diag = Diagnostic("error", "malformed YAML: nested too deeply", Span(file, 1, 1))
+        raise DiagnosticError([diag]) from None
 
 
 def scan_yaml(file: str, text: str) -> list[YamlRef]:

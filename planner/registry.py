@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from planner.errors import Diagnostic, DiagnosticError, DiagnosticSink, Span
+from planner.errors import Diagnostic, DiagnosticError, DiagnosticSink, PlannerError, Span
+from planner.fileio import loads_json, read_text_file
 from planner.model import ComponentRef, ModelError, Prefix, namespace_for_type, validate_name
 
 if TYPE_CHECKING:  # yaml is imported only when a manifest or a YAML file is read (start-up time)
@@ -148,14 +149,8 @@ def _strip_dupes(value: Any) -> Any:
 
 
 def _read_json(file: Path) -> tuple[str, dict[str, Any]]:
-    text = file.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text, object_pairs_hook=_pairs_keep_dupes)
-    except json.JSONDecodeError as exc:
-        span = Span(REGISTRY_PATH, exc.lineno, exc.colno)
-        raise DiagnosticError(
-            [Diagnostic("error", f"malformed JSON: {exc.msg}", span)], {REGISTRY_PATH: text}
-        ) from None
+    text = read_text_file(file, REGISTRY_PATH)
+    data = loads_json(REGISTRY_PATH, text, object_pairs_hook=_pairs_keep_dupes)
     if not isinstance(data, dict):
         raise DiagnosticError(
             [Diagnostic("error", "the registry must be a JSON object", Span(REGISTRY_PATH, 1, 1))],
@@ -231,7 +226,7 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
     from planner.refs import compose_all, node_span
 
     rel = file.relative_to(root).as_posix()
-    text = file.read_text(encoding="utf-8")
+    text = read_text_file(file, rel)
     docs = compose_all(rel, text)
     if len(docs) != 1 or not isinstance(docs[0], yaml.MappingNode):
         sink.error("a component manifest must be one YAML mapping (name, type, path, ...)", Span(rel, 1, 1))
@@ -360,12 +355,15 @@ def load_registry(root: Path | str = ".") -> Registry:
             if used not in comps:
                 sink.error(f"component {c.name!r} uses {used}, which is not registered", c.span)
         if is_yaml_path(c.path):
-            ytext = target.read_text(encoding="utf-8")
             try:
+                ytext = read_text_file(target, c.path)
                 found = scan_yaml(c.path, ytext)
             except DiagnosticError as exc:
                 sink.items.extend(exc.diagnostics)
                 sources.update(exc.sources)
+                continue
+            except PlannerError as exc:
+                sink.error(exc.message, Span(c.path, 1, 1))
                 continue
             yaml_refs[ref] = tuple(found)
             for r in found:
@@ -435,6 +433,8 @@ def add_component(root: Path | str, path: str, *, type_: str | None = None, name
         raise ModelError(f"{path}: no such file")
     if not _inside(root, target):
         raise ModelError(f"{path}: is outside the repository {root}")
+    if not target.is_file():
+        raise ModelError(f"{path}: is a directory, not a file; register one file (or its component.yaml)")
     rel = target.resolve().relative_to(root.resolve()).as_posix()
     if target.name == MANIFEST_NAME:
         sink = DiagnosticSink()

@@ -22,6 +22,7 @@ from pathlib import Path
 from planner.config import PlannerConfig
 from planner.content import read_component_files, sha256_hex
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
+from planner.fileio import read_text_file
 from planner.kv.base import KVStore
 from planner.kv.layout import keys_for
 from planner.model import NAMESPACE_TO_TYPE, TYPE_TO_NAMESPACE, ComponentRef, ModelError, Version, validate_env
@@ -291,9 +292,12 @@ def validate(
         except ValueError:
             name = str(f)
         try:
-            text = f.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            report.diagnostics.append(Diagnostic("error", f"cannot read YAML file: {exc}", Span(name, 1, 1)))
+            text = read_text_file(f, name)
+        except DiagnosticError as exc:  # not UTF-8: positioned at the first bad byte
+            report.diagnostics.extend(exc.diagnostics)
+            continue
+        except PlannerError as exc:
+            report.diagnostics.append(Diagnostic("error", exc.message, Span(name, 1, 1)))
             continue
         report.files += 1
         report.sources[name] = text

@@ -515,7 +515,9 @@ def test_compile_file_not_utf8(fx: LangFixture, tmp_path: Path) -> None:
     bad.write_bytes(b'plan "x" { \xff }')
     with pytest.raises(DiagnosticError) as info:
         compile_file(bad, registry=fx.registry, state=fx.state, config=fx.config)
-    assert info.value.diagnostics[0].message == "plan file is not UTF-8 text (invalid start byte)"
+    [d] = info.value.diagnostics
+    assert d.message == "not UTF-8 text: byte 0xff at byte offset 11 (line 1)"
+    assert d.span is not None and (d.span.file, d.span.line, d.span.column) == (str(bad), 1, 12)
 
 
 def test_networkx_is_imported_only_by_planner_graph() -> None:

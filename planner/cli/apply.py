@@ -17,6 +17,7 @@ import typer
 
 from planner.changes import ComputedPlan
 from planner.cli.app import app
+from planner.cli.options import RemoteOpt, RepoOpt
 from planner.errors import PlannerError
 from planner.policy import Invocation
 
@@ -158,8 +159,8 @@ def apply(
     plan_json: Annotated[Path | None, typer.Option("--plan", help="Apply exactly this saved plan.json.")] = None,
     require_id: Annotated[str | None, typer.Option("--require-id", help="Refuse unless the plan has this id.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, or json (a report on stdout).")] = "text",
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Apply a plan as one transaction: everything lands, or nothing visible changes."""
     if fmt not in ("text", "json"):
@@ -177,10 +178,9 @@ def apply(
         check_saved_plan(plan, repo=repo, remote=rem, require_id=require_id)
     else:
         assert plan_file is not None
-        try:
-            text = plan_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PlannerError(f"cannot read {plan_file}: {exc}") from None
+        from planner.fileio import read_text_file
+
+        text = read_text_file(plan_file)
         plan = compile_and_plan(text, str(plan_file), repo=repo, remote=rem)
         show_dry_run(plan, repo, fmt)
     _run_apply(plan, repo, rem, require_id, fmt)
@@ -200,8 +200,8 @@ def promote(
     component: Annotated[str, typer.Argument(help="type/name, e.g. prompts/extraction")],
     version: Annotated[str, typer.Argument(help="The version, e.g. v1.1.0")],
     to: Annotated[str, typer.Option("--to", help="The environment.")],
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """edgit-style one-liner: a one-statement plan through the same engine."""
     from planner.model import ComponentRef, Version, validate_env
@@ -216,8 +216,8 @@ def promote(
 
 @app.command()
 def recover(
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Finish or undo an interrupted apply (from .planner/journal/)."""
     from planner.config import load_config
@@ -240,8 +240,8 @@ def history(
     component: Annotated[str | None, typer.Argument(help="Only applies touching this type/name.")] = None,
     env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Every apply recorded in the ledger (refs/planner/ledger), newest first."""
     from planner.txn.ledger import history as read_history
@@ -275,8 +275,8 @@ def history(
 def revert(
     apply_id: Annotated[str, typer.Argument(help="The apply to revert (see `planner history`).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Write the inverse plan here.")],
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Write the inverse plan of a past apply, for review (then `planner plan` / `apply` it)."""
     from planner.txn.ledger import history as read_history
@@ -285,5 +285,7 @@ def revert(
     records = [r for r in read_history(repo, _remote(repo, remote)) if r["apply_id"] == apply_id]
     if not records:
         raise PlannerError(f"no apply {apply_id!r} in the ledger (see `planner history`)")
-    out.write_text(inverse_plan(records), encoding="utf-8")
+    from planner.fileio import write_text_file
+
+    write_text_file(out, inverse_plan(records))
     print(f"inverse plan of {apply_id} written to {out}", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from planner.cli.app import app
+from planner.cli.options import RemoteOpt, RepoOpt
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
 from planner.registry import Registry, load_registry
@@ -49,10 +50,11 @@ def check(
     fmt: Annotated[
         str, typer.Option("--format", help="text or github.", callback=_format_option(("text", "github")))
     ] = "text",
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Parse and validate plans against the registry and the remote's tags (read-only)."""
+    from planner.fileio import read_text_file
     from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
 
     registry, state, config = _context(repo, remote)
@@ -62,7 +64,7 @@ def check(
         try:
             compiled = compile_file(plan, registry=registry, state=state, config=config)
             diags = list(compiled.diagnostics)
-            sources = {compiled.source_file: plan.read_text(encoding="utf-8")}
+            sources = {compiled.source_file: read_text_file(plan)}
         except DiagnosticError as exc:
             diags, sources = exc.diagnostics, exc.sources
         _emit(diags, sources, fmt)
@@ -80,8 +82,8 @@ def graph(
         str,
         typer.Option("--format", help="text, dot or mermaid.", callback=_format_option(("text", "dot", "mermaid"))),
     ] = "text",
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Print the plan's steps in dependency order: levels of steps that may run in parallel."""
     from planner.graph import to_dot, to_mermaid, to_text

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
+from planner.cli.options import RepoDirOpt
 
 components_app = typer.Typer(help="List, show and register components (edgit registry + component.yaml).")
 app.add_typer(components_app, name="components")
 
-_Repo = Annotated[Path, typer.Option("--repo", help="Repository root.")]
+_Repo = RepoDirOpt
 _Fmt = Annotated[str, typer.Option("--format", help="text or json.")]
 
 

@@ -27,8 +27,14 @@ def demo(
         return walkthrough(build_demo_repo(root))
 
     if keep is not None:
+        if keep.exists() and not keep.is_dir():
+            raise PlannerError(f"--keep {keep}: is not a directory")
         if keep.exists() and any(keep.iterdir()):
             raise PlannerError(f"--keep {keep}: directory is not empty")
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PlannerError(f"--keep {keep}: cannot create the directory: {exc.strerror}") from None
         code = show(keep)
     else:
         with tempfile.TemporaryDirectory(prefix="planner-demo-") as tmp:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
+from planner.cli.options import RemoteOpt, RepoDirOpt, RepoOpt
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_CHANGES, PlannerError
 from planner.kv.base import KVError
@@ -22,9 +23,7 @@ from planner.state import RepoState, snapshot
 kv_app = typer.Typer(help="Read the KV namespaces the runtime reads: get, ls, diff.", no_args_is_help=True)
 app.add_typer(kv_app, name="kv")
 
-RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository root.")]
 EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
-RemoteOpt = Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="text or json.")]
 
 
@@ -48,7 +47,7 @@ def _envs(cfg: PlannerConfig, env: str | None, state: RepoState | None = None) -
 def kv_get(
     target: Annotated[str, typer.Argument(metavar="COMPONENT@SLOT", help="e.g. prompts/extraction@staging")],
     env: EnvOpt = None,
-    repo: RepoOpt = Path("."),
+    repo: RepoDirOpt = Path("."),
 ) -> None:
     """Print the raw bytes stored for COMPONENT@SLOT (the first configured key layout)."""
     comp_text, sep, slot_text = target.rpartition("@")
@@ -82,7 +81,7 @@ def kv_ls(
     prefix: Annotated[str, typer.Argument(help="Only keys starting with this.")] = "",
     env: EnvOpt = None,
     fmt: FormatOpt = "text",
-    repo: RepoOpt = Path("."),
+    repo: RepoDirOpt = Path("."),
 ) -> None:
     """List the keys of each environment's namespace."""
     _format(fmt)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
+from planner.cli.options import RemoteOpt, RepoDirOpt, RepoOpt
 from planner.errors import EXIT_CHANGES, EXIT_OK, PlannerError
 
 FORMATS = ("text", "markdown", "json")
@@ -29,8 +30,8 @@ def plan(
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")
     ] = False,
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Compile PLAN against the remote and the KV stores and show every change it would make."""
     from planner.dryrun import run_plan
@@ -51,11 +52,9 @@ def plan(
         raise_if_blocked(result.violations, stage="plan")
     if out is not None:
         from planner.artifact import dump
+        from planner.fileio import write_text_file
 
-        try:
-            out.write_text(dump(result.plan), encoding="utf-8")
-        except OSError as exc:
-            raise PlannerError(f"cannot write {out}: {exc.strerror}") from None
+        write_text_file(out, dump(result.plan))
         print(f"plan saved to {out} (id {result.plan.plan_id})", file=sys.stderr)
     if detailed_exitcode:
         raise typer.Exit(EXIT_CHANGES if result.plan.has_changes else EXIT_OK)
@@ -65,7 +64,7 @@ def plan(
 def show(
     plan_json: Annotated[Path, typer.Argument(metavar="PLAN_JSON", help="A plan.json written by `planner plan -o`.")],
     fmt: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
-    repo: Annotated[Path, typer.Option("--repo", help="Repository, for content diffs in markdown.")] = Path("."),
+    repo: RepoDirOpt = Path("."),
 ) -> None:
     """Render a saved plan."""
     from planner.dryrun import load_plan_file, rendered

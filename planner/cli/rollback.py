@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
+from planner.cli.options import RemoteOpt, RepoOpt
 from planner.errors import PlannerError
 
 
@@ -61,8 +62,8 @@ def rollback(
     out: Annotated[
         Path | None, typer.Option("-o", "--out", help="Where to write it (default: plans/rollback-TYPE-NAME-ENV.plan).")
     ] = None,
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Write a rollback plan for review (checked, dry run printed; nothing is applied)."""
     from planner.cli.apply import _remote, compile_and_plan, show_dry_run
@@ -78,10 +79,8 @@ def rollback(
     file = out if out is not None else repo / "plans" / f"rollback-{ref.replace('/', '-')}-{env}.plan"
     plan = compile_and_plan(text, str(file), repo=repo, remote=rem)  # refuses (with positions) if it cannot apply
     show_dry_run(plan, repo)
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise PlannerError(f"cannot write {file}: {exc.strerror}") from None
+    from planner.fileio import write_text_file
+
+    write_text_file(file, text, parents=True)
     note = "" if plan.has_changes else f" ({ref} in {env} is already at {version}: it changes nothing)"
     print(f"rollback plan written to {file}{note}; review it, then `planner apply {file}`", file=sys.stderr)

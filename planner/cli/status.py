@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from planner.cli.app import app
+from planner.cli.options import RemoteOpt, RepoOpt
 
 
 def render_table(doc: dict[str, Any]) -> None:
@@ -50,11 +51,9 @@ def render_table(doc: dict[str, Any]) -> None:
 def status(
     component: Annotated[str | None, typer.Argument(help="Only this component (type/name, or a unique name).")] = None,
     env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    remote: Annotated[
-        str | None, typer.Option("--remote", help="Remote name, URL or path (default: planner.toml, else origin).")
-    ] = None,
+    remote: RemoteOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    repo: RepoOpt = Path("."),
 ) -> None:
     """What each environment points at, with semver-sorted versions."""
     import json

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
+from planner.cli.options import RemoteOpt, RepoOpt
 from planner.errors import EXIT_ERROR, PlannerError
 
 
@@ -23,8 +24,8 @@ def validate(
         str | None,
         typer.Option("--env", help="Check references as they resolve in ENV (slot-less ones too), and ENV's KV."),
     ] = None,
-    remote: Annotated[str | None, typer.Option("--remote", help="Remote name, URL or path.")] = None,
-    repo: Annotated[Path, typer.Option("--repo", help="Repository root.")] = Path("."),
+    remote: RemoteOpt = None,
+    repo: RepoOpt = Path("."),
 ) -> None:
     """Report YAML component references that do not resolve: unregistered, untagged, or not (or
     differently) synced to KV. Exit 1 on any error."""

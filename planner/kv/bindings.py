@@ -23,8 +23,6 @@ The namespace id comes from wrangler's ``[[kv_namespaces]]`` (binding, id, previ
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,8 @@ from typing import Any
 
 from planner.config import CONFIG_FILE, PlannerConfig
 from planner.content import sha256_hex
-from planner.errors import Diagnostic, DiagnosticError, Span
+from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
+from planner.fileio import loads_json, loads_toml, read_text_file
 from planner.kv.base import KVError, KVStore
 from planner.kv.layout import DEFAULT_LAYOUT, KNOWN_LAYOUTS
 from planner.kv.sqlite import SqliteKV
@@ -94,7 +93,10 @@ def content_metadata(component: str, version: str | None, commit: str, content: 
 def _fail(config: PlannerConfig, message: str, needle: str | None = None) -> DiagnosticError:
     """A positioned error in planner.toml: the line where ``needle`` first appears, else [kv]."""
     file = config.root / CONFIG_FILE
-    text = file.read_text(encoding="utf-8") if file.exists() else ""
+    try:
+        text = read_text_file(file, CONFIG_FILE) if file.is_file() else ""
+    except PlannerError:
+        text = ""  # load_config already read it; this is only the source shown under the error
     line, col = 1, 1
     for n in (needle, "[kv"):
         if not n:
@@ -215,25 +217,11 @@ def strip_jsonc(text: str) -> str:
 
 def read_wrangler(path: Path) -> dict[str, Any]:
     """Parse wrangler.toml or wrangler.json(c); errors carry file:line:col."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BindingError(f"cannot read {path}: {exc.strerror}") from None
     name = path.name
+    text = read_text_file(path, name)
     if path.suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            line, col = getattr(exc, "lineno", 1) or 1, getattr(exc, "colno", 1) or 1
-            raise DiagnosticError(
-                [Diagnostic("error", f"malformed TOML: {exc}", Span(name, line, col))], {name: text}
-            ) from None
-    try:
-        data = json.loads(strip_jsonc(text))
-    except json.JSONDecodeError as exc:
-        raise DiagnosticError(
-            [Diagnostic("error", f"malformed JSON: {exc.msg}", Span(name, exc.lineno, exc.colno))], {name: text}
-        ) from None
+        return loads_toml(name, text)
+    data = loads_json(name, strip_jsonc(text), source=text)
     if not isinstance(data, dict):
         raise BindingError(f"{path}: expected a JSON object at the top level")
     return data

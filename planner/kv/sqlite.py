@@ -42,6 +42,10 @@ class SqliteKV:
     def __repr__(self) -> str:
         return f"SqliteKV({self.name!r})"
 
+    def _exists(self) -> bool:
+        """Reads of a store that was never written see it empty and must not create it."""
+        return self.path.exists()
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
@@ -64,7 +68,7 @@ class SqliteKV:
         for k in wanted:
             check_key(k)
         out: dict[str, KVEntry] = {}
-        if not wanted:
+        if not wanted or not self._exists():
             return out
         with self._connect() as conn:
             for i in range(0, len(wanted), _CHUNK):
@@ -96,13 +100,15 @@ class SqliteKV:
         rows = [(self.namespace, k) for k in dict.fromkeys(keys)]
         for _, k in rows:
             check_key(k)
-        if not rows:
+        if not rows or not self._exists():
             return
         with self._connect() as conn, _transaction(conn):
             conn.executemany("DELETE FROM kv WHERE namespace = ? AND key = ?", rows)
 
     def list_keys(self, prefix: str = "") -> list[str]:
         check_text(prefix, f"prefix {prefix!r}")
+        if not self._exists():
+            return []
         with self._connect() as conn:
             # Range scan instead of LIKE: no wildcard escaping, and it uses the primary key.
             if prefix:

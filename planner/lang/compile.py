@@ -10,6 +10,7 @@ from pathlib import Path
 
 from planner.config import PlannerConfig
 from planner.errors import Diagnostic, DiagnosticError, Span
+from planner.fileio import decode_utf8
 from planner.graph import CycleError, order_steps
 from planner.lang.build import build
 from planner.lang.parser import parse
@@ -89,7 +90,7 @@ def compile_file(
     """Read and compile a plan file (named in diagnostics as given)."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = decode_utf8(name, Path(path).read_bytes())  # positioned non-UTF-8 error; drops a BOM
     except FileNotFoundError:
         raise DiagnosticError([Diagnostic("error", "no such plan file", Span(name, 1, 1))]) from None
     except UnicodeDecodeError as exc:

@@ -1,0 +1,107 @@
+"""Reading and writing user-named files with errors a user can act on.
+
+Every file the planner reads on a user's behalf (planner.toml, components.json, manifests,
+wrangler configs) and every ``-o`` output goes through here, so a directory where a file is
+expected, a missing parent, a permission problem or bytes that are not UTF-8 become one
+:class:`PlannerError` naming the file (and the position of the first bad byte), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
+
+
+class FileError(PlannerError):
+    """A file could not be read or written."""
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    if isinstance(exc, NotADirectoryError):
+        return "a parent of it is not a directory"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def utf8_error(display_name: str, data: bytes, exc: UnicodeDecodeError) -> DiagnosticError:
+    """A positioned diagnostic for the first byte that is not UTF-8 (line, column, byte offset)."""
+    head = data[: exc.start]
+    line = head.count(b"\n") + 1
+    col = len(head) - (head.rfind(b"\n") + 1) + 1
+    msg = f"not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start} (line {line})"
+    return DiagnosticError([Diagnostic("error", msg, Span(display_name, line, col))])
+
+
+def decode_utf8(display_name: str, data: bytes) -> str:
+    """``data`` as text; a leading UTF-8 BOM is dropped (editors on Windows add one)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise utf8_error(display_name, data, exc) from None
+    return text.removeprefix("\ufeff")
+
+
+def read_text_file(path: Path | str, display_name: str | None = None) -> str:
+    """The UTF-8 text of ``path``; every OS or decoding problem is a PlannerError naming the file."""
+    name = display_name or str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise FileError(f"cannot read {name}: {_os_reason(exc)}") from None
+    return decode_utf8(name, data)
+
+
+def write_text_file(path: Path | str, text: str, display_name: str | None = None, *, parents: bool = False) -> None:
+    """Write ``text`` to ``path`` (the ``-o`` of every command); problems name the file.
+
+    ``parents`` creates missing parent directories first (for default output locations).
+    """
+    name = display_name or str(path)
+    try:
+        if parents:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FileError(f"cannot write {name}: {_os_reason(exc)}") from None
+
+
+def loads_json(display_name: str, text: str, source: str | None = None, **kw: Any) -> Any:
+    """``json.loads`` with positioned errors; absurd nesting (RecursionError) is an error too.
+
+    ``source`` is the text shown under the diagnostic when it differs from ``text`` (JSONC).
+    """
+    shown = {display_name: text if source is None else source}
+    try:
+        return json.loads(text, **kw)
+    except json.JSONDecodeError as exc:
+        span = Span(display_name, exc.lineno, exc.colno)
+        raise DiagnosticError([Diagnostic("error", f"malformed JSON: {exc.msg}", span)], shown) from None
+    except RecursionError:
+        msg = "malformed JSON: nested too deeply"  # no source shown: the line may be megabytes long
+        raise DiagnosticError([Diagnostic("error", msg, Span(display_name, 1, 1))]) from None
+
+
+def loads_toml(display_name: str, text: str) -> dict[str, Any]:
+    """``tomllib.loads`` with positioned errors; absurd nesting (RecursionError) is an error too."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib puts "(at line L, column C)" in the message; keep it positioned.
+        line = getattr(exc, "lineno", 1) or 1
+        col = getattr(exc, "colno", 1) or 1
+        span = Span(display_name, line, col)
+        raise DiagnosticError([Diagnostic("error", f"malformed TOML: {exc}", span)], {display_name: text}) from None
+    except RecursionError:
+        span = Span(display_name, 1, 1)
+        msg = "malformed TOML: nested too deeply"
+        raise DiagnosticError([Diagnostic("error", msg, span)]) from None
