@@ -11,8 +11,7 @@ from pathlib import Path
 from planner.config import PlannerConfig
 from planner.errors import Diagnostic, DiagnosticError, Span
 from planner.graph import CycleError, order_steps
-from planner.lang.build import build
-from planner.lang.parser import parse
+from planner.lang.parser import parse_plan
 from planner.lang.resolve import EnvHistory, RefResolver, resolve
 from planner.registry import Registry
 from planner.state import RepoState
@@ -51,7 +50,7 @@ def compile_text(
     """
     sources = {filename: text}
     with _gc_paused():
-        plan = build(parse(text, filename), filename)
+        plan = parse_plan(text, filename)  # parse + build, no intermediate tree
         res = resolve(plan, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs)
     diags = sorted(res.diagnostics, key=_position)
     if any(d.severity == "error" for d in diags):
