@@ -122,6 +122,57 @@ def run_git(
     return proc
 
 
+def run_git_concurrently(
+    commands: Sequence[tuple[Sequence[str | Opt], bool]],
+    *,
+    cwd: Path | str | None = None,
+    timeout: float | None = 600,
+) -> list[subprocess.CompletedProcess[bytes]]:
+    """Run independent git commands at the same time; ``commands`` is ``[(args, check), ...]``.
+
+    Each one behaves like ``run_git(args, check=check)``; start-up and I/O overlap (a remote read
+    and a local ``for-each-ref`` cost one wait instead of two). Outputs are collected in order; a
+    later command whose pipe fills just waits for its turn.
+    """
+    argvs = [["git", *_argv(args)] for args, _ in commands]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for argv in argvs:
+            procs.append(
+                subprocess.Popen(  # argument list, never a shell
+                    argv,
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=git_env(),
+                )
+            )
+        done: list[subprocess.CompletedProcess[bytes]] = []
+        for argv, proc in zip(argvs, procs, strict=True):
+            try:
+                out, errb = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                raise GitError(f"git {argv[1]} timed out after {timeout} s") from exc
+            done.append(subprocess.CompletedProcess(argv, proc.returncode, out, errb))
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    finally:
+        for proc in procs:  # on any error: no git process outlives the call
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for (_, check), cp in zip(commands, done, strict=True):
+        if check and cp.returncode != 0:
+            err = cp.stderr.decode("utf-8", "replace").strip()
+            raise GitError(
+                f"git {cp.args[1]} failed (exit {cp.returncode}): {redact_url(err)}",
+                stderr=err,
+                returncode=cp.returncode,
+            )
+    return done
+
+
 def git_text(args: Sequence[str | Opt], *, cwd: Path | str | None = None, **kw: object) -> str:
     return run_git(args, cwd=cwd, **kw).stdout.decode("utf-8", "replace")  # type: ignore[arg-type]
 

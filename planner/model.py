@@ -152,8 +152,13 @@ class Version:
         return f"{base}-{'.'.join(self.prerelease)}" if self.prerelease else base
 
     def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+        return self._sort_key
+
+    @functools.cached_property
+    def _sort_key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         # semver.org section 11: a pre-release sorts below its release; identifiers compare
         # numerically when numeric, numeric < alphanumeric, and a longer list wins a tie.
+        # Cached: parsed versions are shared, and snapshots sort thousands of them.
         pre = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in self.prerelease)
         return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
 

@@ -6,14 +6,17 @@ tags are read only to report where they diverge. Everything after this works in 
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.gitio import Opt, git_text, redact_url, run_git
-from planner.model import ComponentRef, Prefix, TagName, Version
+from planner.gitio import Opt, git_text, redact_url, run_git, run_git_concurrently
+from planner.model import _MAX_NAME, NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, TagName, Version, parse_slot
 
 LEDGER_REF = "refs/planner/ledger"
+_UNSEEN: object = object()
 _PATTERNS = ("refs/tags/components/*", "refs/tags/logic/*", "refs/planner/*")
 
 
@@ -81,19 +84,32 @@ class RepoState:
         return sorted({e for c in self.components.values() for e in c.envs})
 
 
+# One pass over the whole output: a ref line, then (for an annotated tag) its ``^{}`` peeled line.
+_LS_LINE = re.compile(r"^([^\t\n]+)\t([^\n]+)\n(?:([^\t\n]+)\t\2\^\{\}(?:\n|\Z))?", re.M)
+
+
 def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
     """``oid<TAB>ref`` lines -> {ref: (object, peeled commit)}; ``^{}`` lines give the peeled oid."""
-    direct: dict[str, str] = {}
-    peeled: dict[str, str] = {}
-    for line in text.splitlines():
-        oid, _, ref = line.partition("\t")
-        if not ref:
-            continue
+    if not text.endswith("\n"):
+        text += "\n"
+    out: dict[str, tuple[str, str]] = {}
+    stray: dict[str, str] = {}  # a peeled line not right after its ref (git never writes one)
+    for oid, ref, peeled in _LS_LINE.findall(text):
         if ref.endswith("^{}"):
-            peeled[ref[:-3]] = oid
+            stray[ref[:-3]] = oid
         else:
-            direct[ref] = oid
-    return {ref: (oid, peeled.get(ref, oid)) for ref, oid in direct.items()}
+            out[ref] = (oid, peeled or oid)
+    for ref, oid in stray.items():
+        if ref in out:
+            out[ref] = (out[ref][0], oid)
+    return out
+
+
+# The common, valid tag ref in one match (same rules as TagName.parse: known namespace, name alphabet
+# and length); anything else goes through TagName.try_parse, which decides and explains.
+_TAG_REF = re.compile(
+    rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/([a-z0-9][a-z0-9_-]{{0,{_MAX_NAME - 1}}})/([^/]+)"
+)
 
 
 def build_state(
@@ -108,33 +124,49 @@ def build_state(
     problems: list[str] = []
     env_tags: list[tuple[ComponentState, str, RemoteTag]] = []
     ledger: str | None = None
+    slots: dict[str, Version | str | None] = {}  # remotes repeat a few slot texts: validate each once
+    fast = _TAG_REF.fullmatch
     for ref, (obj, commit) in remote_refs.items():
-        if ref == LEDGER_REF:
+        m = fast(ref)
+        if m is not None:
+            prefix, namespace, name, slot_text = m.groups()
+            slot = slots.get(slot_text, _UNSEEN)
+            if slot is _UNSEEN:
+                try:
+                    slot = slots[slot_text] = parse_slot(slot_text)
+                except ModelError:
+                    slot = slots[slot_text] = None
+            if slot is None:
+                ignored.append(ref)
+                continue
+            tag = TagName(prefix, namespace, name, slot)  # type: ignore[arg-type]
+        elif ref == LEDGER_REF:
             ledger = commit
             continue
-        if not ref.startswith("refs/tags/"):
+        elif not ref.startswith("refs/tags/"):
             continue
-        tag = TagName.try_parse(ref)
-        if tag is None:
-            ignored.append(ref)
-            continue
+        else:
+            parsed = TagName.try_parse(ref)
+            if parsed is None:
+                ignored.append(ref)
+                continue
+            tag, namespace, name, slot = parsed, parsed.namespace, parsed.name, parsed.slot
         rt = RemoteTag(tag, obj, commit)
-        cs = by_name.get((tag.namespace, tag.name))
+        cs = by_name.get((namespace, name))
         if cs is None:
-            cref = tag.component
-            cs = by_name[(tag.namespace, tag.name)] = comps[cref] = ComponentState(cref, tag.prefix)
+            cref = ComponentRef(namespace, name)
+            cs = by_name[(namespace, name)] = comps[cref] = ComponentState(cref, tag.prefix)
         elif cs.prefix != tag.prefix:
             problems.append(f"{cs.ref} has tags under both 'components/' and 'logic/' ({ref})")
             continue
-        slot = tag.slot
         if isinstance(slot, Version):
             cs.versions[slot] = rt
         else:
-            env_tags.append((cs, slot, rt))
+            env_tags.append((cs, slot, rt))  # type: ignore[arg-type]
     by_commit: dict[tuple[int, str], Version] = {}  # (id of the component state, commit) -> version
     for cs in comps.values():
         if len(cs.versions) > 1:
-            cs.versions = dict(sorted(cs.versions.items(), key=lambda kv: kv[0]._key()))
+            cs.versions = dict(sorted(cs.versions.items(), key=_version_key))
         for v, t in cs.versions.items():  # ascending, so the highest version at a commit wins
             by_commit[(id(cs), t.commit)] = v
     for cs, env, rt in env_tags:
@@ -152,7 +184,7 @@ def build_state(
                 divergences.append(Divergence(ref, local_oid, remote_entry[0]))
     return RepoState(
         remote=redact_url(remote),
-        components=dict(sorted(comps.items(), key=lambda kv: (kv[0].namespace, kv[0].name))),
+        components={cs.ref: cs for _, cs in sorted(by_name.items())},  # (namespace, name): C-level compares
         refs={ref: obj for ref, (obj, _) in remote_refs.items()},
         ledger=ledger,
         divergences=tuple(divergences),
@@ -161,25 +193,29 @@ def build_state(
     )
 
 
+def _version_key(item: tuple[Version, RemoteTag]) -> tuple[object, ...]:
+    return item[0]._sort_key
+
+
+def _ls_remote_args(remote: str) -> list[str | Opt]:
+    # A remote that looks like an option is refused by run_git; patterns stay positional.
+    return ["ls-remote", remote, *_PATTERNS]
+
+
+_FOR_EACH_REF: list[str | Opt] = [
+    "for-each-ref",
+    Opt("--format=%(objectname) %(refname)"),
+    "refs/tags/components/",
+    "refs/tags/logic/",
+]
+
+
 def read_remote_refs(remote: str, cwd: Path | str | None = None) -> dict[str, tuple[str, str]]:
     """ONE ``git ls-remote`` for our tag prefixes and the ledger ref."""
-    # A remote that looks like an option is refused by run_git; "--" keeps patterns positional.
-    text = git_text(["ls-remote", remote, *_PATTERNS], cwd=cwd or ".")
-    return parse_ls_remote(text)
+    return parse_ls_remote(git_text(_ls_remote_args(remote), cwd=cwd or "."))
 
 
-def read_local_refs(repo: Path | str) -> dict[str, str]:
-    """ONE ``git for-each-ref`` of local tags under our prefixes: {ref: object id}."""
-    proc = run_git(
-        [
-            "for-each-ref",
-            Opt("--format=%(objectname) %(refname)"),
-            "refs/tags/components/",
-            "refs/tags/logic/",
-        ],
-        cwd=repo,
-        check=False,
-    )
+def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
     if proc.returncode != 0:  # not a git repository: nothing local to compare with
         return {}
     out: dict[str, str] = {}
@@ -190,8 +226,16 @@ def read_local_refs(repo: Path | str) -> dict[str, str]:
     return out
 
 
+def read_local_refs(repo: Path | str) -> dict[str, str]:
+    """ONE ``git for-each-ref`` of local tags under our prefixes: {ref: object id}."""
+    return _parse_local(run_git(_FOR_EACH_REF, cwd=repo, check=False))
+
+
 def snapshot(remote: str, repo: Path | str | None = None) -> RepoState:
     """Read the remote once (and the local checkout once, if given) and build the snapshot."""
-    remote_refs = read_remote_refs(remote, cwd=repo)
-    local = read_local_refs(repo) if repo is not None else None
-    return build_state(remote, remote_refs, local)
+    if repo is None:
+        return build_state(remote, read_remote_refs(remote), None)
+    # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
+    remote_proc, local_proc = run_git_concurrently([(_ls_remote_args(remote), True), (_FOR_EACH_REF, False)], cwd=repo)
+    remote_refs = parse_ls_remote(remote_proc.stdout.decode("utf-8", "replace"))
+    return build_state(remote, remote_refs, _parse_local(local_proc))

@@ -19,7 +19,8 @@ STATUS_SCHEMA = "planner.status/1"
 
 def select_components(registry: Registry, state: RepoState, component: str | None) -> list[ComponentRef]:
     """Every component known to the registry or the remote, or just the one asked for."""
-    refs = sorted(set(registry.components) | set(state.components))
+    # Same order as ComponentRef's own (namespace, name), compared as plain tuples in C.
+    refs = sorted(set(registry.components) | set(state.components), key=lambda r: (r.namespace, r.name))
     if component is None:
         return refs
     if "/" in component:

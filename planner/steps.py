@@ -7,6 +7,7 @@ stable string ``id`` used as a graph node and in artifacts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +28,7 @@ class CreateVersion:
     at: str  # the REF as written (branch, tag or commit)
     span: Span | None = None
 
-    @property
+    @functools.cached_property  # graph node; read ~7 times per step while compiling
     def id(self) -> str:
         return f"create {self.component}@{self.version}"
 
@@ -45,7 +46,7 @@ class MoveEnv:
     from_env: str | None = None  # for kind == "copy"
     span: Span | None = None
 
-    @property
+    @functools.cached_property  # graph node; read ~7 times per step while compiling
     def id(self) -> str:
         return f"move {self.component}@{self.env}"
 
@@ -61,7 +62,7 @@ class Verify:
     index: int = 0  # position among the plan's verify statements, keeps ids unique
     span: Span | None = None
 
-    @property
+    @functools.cached_property  # graph node; read ~7 times per step while compiling
     def id(self) -> str:
         return f"verify {self.env}#{self.index}"
 
@@ -83,7 +84,7 @@ class Reject:
     def kind(self) -> Literal["reject"]:
         return "reject"
 
-    @property
+    @functools.cached_property  # graph node; read ~7 times per step while compiling
     def id(self) -> str:
         return f"reject {self.component}@{self.version}"
 
@@ -101,7 +102,7 @@ class Override:
     def kind(self) -> Literal["override"]:
         return "override"
 
-    @property
+    @functools.cached_property  # graph node; read ~7 times per step while compiling
     def id(self) -> str:
         return f"override {self.component}@{self.version}"
 

@@ -46,7 +46,7 @@ def _end(item: Token | ast.Word | tuple[ast.Word, ...]) -> tuple[int | None, int
 class _Builder(Transformer[Token, ast.Plan]):
     def __init__(self, filename: str) -> None:
         super().__init__()
-        self.filename = filename
+        self.filename = filename  # reassigned per parse by planner.lang.parser.parse_plan
 
     def _word(self, tok: Token, *, quoted: bool = False) -> ast.Word:
         text = _unquote(str(tok)) if quoted else str(tok)

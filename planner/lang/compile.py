@@ -12,8 +12,7 @@ from planner.config import PlannerConfig
 from planner.errors import Diagnostic, DiagnosticError, Span
 from planner.fileio import decode_utf8
 from planner.graph import CycleError, order_steps
-from planner.lang.build import build
-from planner.lang.parser import parse
+from planner.lang.parser import parse_plan
 from planner.lang.resolve import EnvHistory, RefResolver, resolve
 from planner.registry import Registry
 from planner.state import RepoState
@@ -50,17 +49,28 @@ def compile_text(
     ``resolve_refs`` replaces the default git lookup of ``create ... at REF`` refs (one batched
     ``git cat-file`` in ``config.root``), e.g. for in-memory benchmarks.
     """
+    with _gc_paused():  # one pause for the whole compile: each resume pays one collection of the heap
+        return _compile(text, filename, registry, state, config, ledger, resolve_refs)
+
+
+def _compile(
+    text: str,
+    filename: str,
+    registry: Registry,
+    state: RepoState,
+    config: PlannerConfig,
+    ledger: EnvHistory | None,
+    resolve_refs: RefResolver | None,
+) -> OrderedPlan:
     sources = {filename: text}
-    with _gc_paused():
-        plan = build(parse(text, filename), filename)
-        res = resolve(plan, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs)
+    plan = parse_plan(text, filename)  # parse + build, no intermediate tree
+    res = resolve(plan, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs)
     diags = sorted(res.diagnostics, key=_position)
     if any(d.severity == "error" for d in diags):
         raise DiagnosticError(diags, sources)
     by_id = {s.id: s for s in res.steps}
     try:
-        with _gc_paused():
-            levels = order_steps(list(by_id), res.edges)
+        levels = order_steps(list(by_id), res.edges)
     except CycleError as exc:
         notes = tuple(f"{sid} at {by_id[sid].span}" for sid in exc.cycle[:-1])
         first = by_id[exc.cycle[0]].span

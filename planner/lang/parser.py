@@ -7,6 +7,7 @@ the package ``planner.grammar``; from a source checkout the top-level ``grammar/
 from __future__ import annotations
 
 import functools
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from planner.errors import Diagnostic, DiagnosticError, Span
+from planner.lang import ast
 
 GRAMMAR_FILE = "plan.lark"
 
@@ -224,6 +226,51 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
     if friendly:
         notes = (f"found {base.removeprefix('unexpected ')}", *notes)
     return Diagnostic("error", message, span, notes)
+
+
+class _BuildingParser:
+    """An LALR parser that runs the AST builder inside the parser: no parse tree is built.
+
+    Same grammar, same tables as ``get_parser()``; its callbacks are planner.lang.build's, so the
+    result is exactly ``build(parse(text))``. The builder carries the file name, hence the lock.
+    """
+
+    def __init__(self) -> None:
+        from planner.lang.build import _Builder
+
+        self.builder = _Builder("<plan>")
+        self.lark = Lark(
+            _grammar_text(),
+            parser="lalr",
+            lexer="contextual",
+            propagate_positions=False,
+            maybe_placeholders=False,
+            transformer=self.builder,
+        )
+        self.lock = threading.Lock()
+
+
+@functools.cache
+def _building_parser() -> _BuildingParser:
+    return _BuildingParser()
+
+
+def parse_plan(text: str, filename: str = "<plan>") -> ast.Plan:
+    """Parse and build in one pass (what ``build(parse(text, f), f)`` returns, without the tree).
+
+    On a syntax error the text is parsed again by ``parse``, so diagnostics are exactly its own.
+    """
+    bp = _building_parser()
+    try:
+        with bp.lock:
+            bp.builder.filename = filename
+            plan = bp.lark.parse(text)
+    except LarkError:
+        parse(text, filename)  # raises the positioned DiagnosticError
+        raise  # pragma: no cover - the plain parser rejects whatever this one rejects
+    if not isinstance(plan, ast.Plan):  # pragma: no cover - the grammar's start rule builds a Plan
+        raise TypeError(f"parser returned {type(plan).__name__}")
+    return plan
 
 
 def parse(text: str, filename: str = "<plan>") -> Tree[Token]:
