@@ -81,7 +81,7 @@ def test_json_stdout_artifact_and_show(
     assert json.loads(capsys.readouterr().out) == doc
     (fx.repo.work / "bad.json").write_text('{"format_version": 7}', encoding="utf-8")
     assert run(["show", "bad.json"]) == 1
-    assert "bad.json:1:1: error: unsupported plan format_version 7" in capsys.readouterr().err
+    assert "bad.json:1:20: error: format_version: unsupported plan format_version 7" in capsys.readouterr().err
 
 
 def test_plan_never_writes_remote_or_kv(fx: LangFixture, capsys: pytest.CaptureFixture[str]) -> None:
