@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from planner.kv.limits import MAX_KEY_BYTES
+from planner.kv.limits import MAX_KEY_BYTES, MAX_METADATA_BYTES
 from planner.model import (
     PREFIXES,
     ComponentRef,
@@ -413,8 +413,8 @@ def _check_kv(items: list[Any], steps: dict[str, dict[str, Any]]) -> None:
         if boolean(k["unchanged"], (*p, "unchanged")) != (old == new):
             raise SchemaError((*p, "unchanged"), "must be true exactly when old_sha256 equals new_sha256")
         level = integer(k["level"], (*p, "level"))
-        if "metadata" in k and not isinstance(k["metadata"], dict):
-            raise SchemaError((*p, "metadata"), f"must be an object, not {_type_name(k['metadata'])}")
+        if "metadata" in k:
+            _metadata(k["metadata"], (*p, "metadata"))
         if (ns, key) in seen:
             raise SchemaError((*p, "key"), f"{key!r} is written twice in namespace {ns!r}")
         seen.add((ns, key))
@@ -425,6 +425,18 @@ def _check_kv(items: list[Any], steps: dict[str, dict[str, Any]]) -> None:
         want_slot = step["version"] if phase == "prepare" else step["env"]
         _agree((*p, "slot"), str(slot), want_slot, f"whose {phase} slot is")
         _agree((*p, "level"), level, step["level"], "at level")
+
+
+def _metadata(value: Any, path: Path) -> None:
+    """KV metadata: a flat object of scalars within the KV limit (the dry run writes four strings)."""
+    if not isinstance(value, dict):
+        raise SchemaError(path, f"must be an object, not {_type_name(value)}")
+    for name, item in value.items():
+        if item is not None and not isinstance(item, str | int | float | bool):
+            raise SchemaError((*path, name), f"must be a string, number, boolean or null, not {_type_name(item)}")
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    if size > MAX_METADATA_BYTES:
+        raise SchemaError(path, f"is {size} bytes as JSON, the KV limit is {MAX_METADATA_BYTES}")
 
 
 def _check_verifies(items: list[Any], steps: dict[str, dict[str, Any]]) -> None:

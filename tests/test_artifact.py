@@ -201,6 +201,8 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         ("ledger_old", 12, "ledger_old: must be a git object id"),
         ("name", {"a": 1}, "name: must be a string, not an object"),
         ("tags.0.surprise", 1, "tags[0].surprise: is not a field of this object"),
+        ("kv.0.metadata.commit", [[[1]]], "kv[0].metadata.commit: must be a string, number, boolean or null"),
+        ("kv.0.metadata", {"x": "y" * 2000}, "kv[0].metadata: is 2008 bytes as JSON, the KV limit is 1024"),
     ],
 )
 def test_every_field_is_checked(saved: str, path: str, value: Any, message: str) -> None:
