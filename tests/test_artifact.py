@@ -183,6 +183,7 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         ("tags.0.level", True, "tags[0].level: must be an integer, not a boolean"),
         ("levels.0.0", "nope", "levels[0][0]: 'nope' is not the id of a step"),
         ("verifies.0.expect", 9999, "verifies[0].expect: must be between 100 and 599"),
+        ("verifies.0.within_seconds", -1, "verifies[0].within_seconds: must be null or a finite, non-negative"),
         ("tags.0.ref", "refs/tags/app-release-2", "tags[0].ref: invalid tag 'app-release-2'"),
         ("tags.0.ref", "refs/heads/main", "tags[0].ref: 'refs/heads/main' is not a tag ref"),
         (
