@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from planner.artifact_schema import SchemaError, check_plan, locate
 from planner.changes import ComputedPlan, KVChange, Notice, TagChange, VerifyCheck
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
 from planner.kv.base import KVStore
@@ -102,14 +103,29 @@ def _build(cls: type[Any], data: Any, what: str) -> Any:
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def from_dict(data: Any) -> ComputedPlan:
+def _check(data: Any) -> None:
+    """Raise SchemaError (with the JSON path) unless ``data`` is a plan this planner can apply."""
     if not isinstance(data, dict):
-        raise ArtifactError("plan.json must hold a JSON object")
+        raise SchemaError((), "plan.json must hold a JSON object")
     fv = data.get("format_version")
-    if fv not in SUPPORTED_VERSIONS:
-        raise ArtifactError(
-            f"unsupported plan format_version {fv!r} (this planner reads {', '.join(map(str, sorted(SUPPORTED_VERSIONS)))})"
+    if isinstance(fv, bool) or fv not in SUPPORTED_VERSIONS:
+        raise SchemaError(
+            ("format_version",),
+            f"unsupported plan format_version {fv!r} (this planner reads {', '.join(map(str, sorted(SUPPORTED_VERSIONS)))})",
         )
+    check_plan(data)
+
+
+def from_dict(data: Any) -> ComputedPlan:
+    """A ComputedPlan from parsed plan.json, every field checked (planner.artifact_schema)."""
+    try:
+        _check(data)
+    except SchemaError as exc:
+        raise ArtifactError(f"{exc.where()}: {exc.message}" if exc.path else exc.message) from None
+    return _build_plan(data)
+
+
+def _build_plan(data: dict[str, Any]) -> ComputedPlan:
     d = dict(data)
     try:
         d["tags"] = tuple(_build(TagChange, t, "a tag change") for t in d.get("tags", []))
@@ -128,17 +144,39 @@ def from_dict(data: Any) -> ComputedPlan:
 
 
 def load(text: str, filename: str = "plan.json", *, check_id: bool = True) -> ComputedPlan:
-    """Parse plan.json; malformed JSON is a positioned error; a tampered plan (id mismatch) is refused."""
+    """Parse plan.json; malformed JSON or a wrong field is a positioned error naming the JSON path
+    (``tags[0].ref``); a plan whose id does not match its content is refused.
+
+    A matching id is NOT proof of integrity: the id is an unkeyed hash anyone can recompute. Apply
+    with ``--require-id`` (the id a reviewer saw) for that.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(filename, f"malformed JSON: {exc.msg}", exc.lineno, exc.colno, text) from None
+    except RecursionError:
+        raise _fail(filename, "malformed plan: JSON nested too deeply") from None
     try:
-        plan = from_dict(data)
+        _check(data)
+    except SchemaError as exc:
+        offset = locate(text, exc.path)
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        where = f"{exc.where()}: " if exc.path else ""
+        raise _fail(filename, f"{where}{exc.message}", line, col, text) from None
+    except RecursionError:
+        raise _fail(filename, "malformed plan: JSON nested too deeply") from None
+    try:
+        plan = _build_plan(data)
     except ArtifactError as exc:
-        raise _fail(filename, exc.message, text=text) from None
+        raise _fail(filename, exc.message) from None
     if check_id and not verify_id(plan):
-        raise _fail(filename, "plan_id does not match the plan's content (edited after planning?)", text=text)
+        # Only the ids: echoing the artifact would print the whole (possibly one-line) file.
+        raise _fail(
+            filename,
+            f"plan_id does not match the plan's content (edited after planning?): the file says "
+            f"{str(plan.plan_id)[:64] or '(none)'!s}, the content hashes to {plan_id(plan)}",
+        )
     return plan
 
 

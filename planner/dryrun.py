@@ -34,7 +34,9 @@ class PlanRun:
         out = rendered(self.plan, fmt, repo=self.repo, registry=self.registry, color_stream=color_stream)
         if fmt == "markdown" and self.violations:
             # Reviewers of a blocked plan must see why (the note fits in the renderer's reserve).
-            lines = [f"- **{v.policy}**: {v.message}\n" for v in self.violations[:5]]
+            from planner.render.markdown import md_text  # messages quote plan text (reasons)
+
+            lines = [f"- **{md_text(v.policy)}**: {md_text(v.message)}\n" for v in self.violations[:5]]
             if len(self.violations) > 5:
                 lines.append(f"- ... and {len(self.violations) - 5} more\n")
             out += "\n#### :no_entry: Blocked by policy\n\n" + "".join(lines)

@@ -54,8 +54,9 @@ class Diagnostic:
                 width = 1
                 if self.span.end_line == self.span.line and self.span.end_column:
                     width = max(1, self.span.end_column - self.span.column)
+                text, col, width = _window(text, self.span.column - 1, width)
                 out.append(f"    {text}")
-                out.append("    " + " " * (self.span.column - 1) + "^" + "~" * (width - 1))
+                out.append("    " + " " * col + "^" + "~" * (width - 1))
         out.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(out)
 
@@ -66,6 +67,22 @@ class Diagnostic:
         if self.span is None:
             return f"::{kind}::{msg}"
         return f"::{kind} file={self.span.file},line={self.span.line},col={self.span.column}::{msg}"
+
+
+SNIPPET_WIDTH = 160  # columns of a source line echoed under a diagnostic
+
+
+def _window(text: str, col: int, width: int) -> tuple[str, int, int]:
+    """Cut a long source line to SNIPPET_WIDTH columns around ``col`` (0-based), marking cuts with
+    ``...``; return the text, the caret's column in it and the underline width (clipped)."""
+    if len(text) <= SNIPPET_WIDTH:
+        return text, col, width
+    col = min(max(col, 0), len(text))
+    start = max(0, min(col - SNIPPET_WIDTH // 2, len(text) - SNIPPET_WIDTH))
+    end = start + SNIPPET_WIDTH
+    head = "..." if start > 0 else ""
+    tail = "..." if end < len(text) else ""
+    return head + text[start:end] + tail, len(head) + col - start, max(1, min(width, end - col))
 
 
 class PlannerError(Exception):

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from planner.artifact import ArtifactError, canonical_json, dump, from_dict, load, plan_id, stale_targets, verify_id
 from planner.changes import ComputedPlan
+from planner.cli import run
 from planner.diff import compute_plan
 from planner.errors import DiagnosticError
 from planner.kv.base import KVEntry
@@ -55,9 +60,14 @@ def test_round_trip_and_id(rel: Release) -> None:
 
 def test_tampered_plan_is_refused(rel: Release) -> None:
     data = json.loads(dump(compute(rel)))
-    data["tags"][0]["new_commit"] = "0" * 40
-    with pytest.raises(DiagnosticError, match="plan_id does not match"):
+    data["description"] = "edited after review"
+    with pytest.raises(DiagnosticError, match="plan_id does not match") as err:
         load(json.dumps(data))
+    # Only the two ids, never the (one-line) artifact itself.
+    assert err.value.render() == (
+        f"plan.json:1:1: error: plan_id does not match the plan's content (edited after planning?): "
+        f"the file says {data['plan_id']}, the content hashes to {plan_id(from_dict(data))}"
+    )
 
 
 def test_unknown_format_version_is_refused(rel: Release) -> None:
@@ -127,3 +137,107 @@ def test_environment_order_policy(rel: Release) -> None:
     assert "staging does not hold it" in found[0].message and "dev does not hold it" in found[1].message
     assert environment_order(bad, state, None) == []  # no order configured: no policy
     assert f"refs/tags/{ANA}/production" in {t.ref for t in bad.tags}
+
+
+# --- plan.json is input: every field is checked, errors name the file and the JSON path ---
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One dumped plan for the many field checks below (building a release takes seconds)."""
+    with pytest.MonkeyPatch.context() as mp:
+        return dump(compute(build_release(tmp_path_factory.mktemp("saved"), mp)))
+
+
+def _edited(saved: str, edit: Callable[[dict[str, Any]], None]) -> str:
+    """The dumped plan after ``edit``, with a freshly recomputed id (anyone can recompute it)."""
+    data = json.loads(saved)
+    edit(data)
+    data.pop("plan_id")
+    data["plan_id"] = hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        *head, last = path.split(".")
+        node: Any = data
+        for part in head:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("tags.0.ref", 5, "tags[0].ref: must be a string, not a number"),
+        ("tags.0.old_object", 7, "tags[0].old_object: must be a git object id"),
+        ("tags.1.old_object", "xyz", "tags[1].old_object: must be a git object id"),
+        ("tags.0.action", "explode", "tags[0].action: must be one of create, move, noop"),
+        ("kv.0.namespace", None, "kv[0].namespace: must be a string, not null"),
+        ("kv.0.key", ["a"], "kv[0].key: must be a string, not an array"),
+        ("kv.0.size", "41", "kv[0].size: must be an integer, not a string"),
+        ("kv.0.unchanged", 1, "kv[0].unchanged: must be true or false"),
+        ("tags.0.level", True, "tags[0].level: must be an integer, not a boolean"),
+        ("levels.0.0", "nope", "levels[0][0]: 'nope' is not the id of a step"),
+        ("verifies.0.expect", 9999, "verifies[0].expect: must be between 100 and 599"),
+        ("verifies.0.within_seconds", -1, "verifies[0].within_seconds: must be null or a finite, non-negative"),
+        ("tags.0.ref", "refs/tags/app-release-2", "tags[0].ref: invalid tag 'app-release-2'"),
+        ("tags.0.ref", "refs/heads/main", "tags[0].ref: 'refs/heads/main' is not a tag ref"),
+        (
+            "tags.1.ref",
+            "refs/tags/components/prompts/extraction/production",
+            "tags[1].ref: 'refs/tags/components/prompts/extraction/production' does not agree with its step",
+        ),
+        ("tags.1.message", "Set extraction to production", "tags[1].message: 'Set extraction to production' does not"),
+        (
+            "tags.1.new_version",
+            "v9.9.9",
+            "tags[1].new_version: 'v9.9.9' does not agree with its step (which moves to 'v1.1.0')",
+        ),
+        ("tags.1.step_id", "verify staging#0", "tags[1].step_id: 'verify staging#0' is not the id of a create"),
+        ("kv.0.namespace", "production", "kv[0].namespace: 'production' does not agree with its step"),
+        ("ledger_old", 12, "ledger_old: must be a git object id"),
+        ("name", {"a": 1}, "name: must be a string, not an object"),
+        ("tags.0.surprise", 1, "tags[0].surprise: is not a field of this object"),
+        ("kv.0.metadata.commit", [[[1]]], "kv[0].metadata.commit: must be a string, number, boolean or null"),
+        ("kv.0.metadata", {"x": "y" * 2000}, "kv[0].metadata: is 2008 bytes as JSON, the KV limit is 1024"),
+    ],
+)
+def test_every_field_is_checked(saved: str, path: str, value: Any, message: str) -> None:
+    text = _edited(saved, _set(path, value))
+    with pytest.raises(DiagnosticError) as err:
+        load(text, "saved/plan.json")
+    rendered = err.value.render()
+    assert rendered.startswith("saved/plan.json:"), rendered
+    assert message in rendered, rendered
+    with pytest.raises(ArtifactError, match=re.escape(message.split(": ")[0] + ": ")):
+        from_dict(json.loads(text))
+
+
+def test_error_points_at_the_field(saved: str) -> None:
+    text = _edited(saved, _set("kv.1.key", ["a"]))
+    with pytest.raises(DiagnosticError) as err:
+        load(text, "plan.json")
+    span = err.value.diagnostics[0].span
+    assert span is not None
+    line = text.splitlines()[span.line - 1]
+    assert line.strip().startswith('"key": [') and line[span.column - 1] == "["
+
+
+def test_deeply_nested_json_is_a_clear_error() -> None:
+    text = '{"format_version": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(DiagnosticError, match="nested too deeply"):
+        load(text)
+
+
+def test_bad_plan_on_the_cli_is_an_error_not_a_traceback(
+    saved: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(_edited(saved, _set("tags.0.action", "explode")), encoding="utf-8")
+    assert run(["show", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "tags[0].action: must be one of create, move, noop" in err and "Traceback" not in err

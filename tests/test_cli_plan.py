@@ -53,7 +53,8 @@ def test_exit_codes(fx: LangFixture, capsys: pytest.CaptureFixture[str], monkeyp
     assert "staging does not hold it" in err and not (fx.repo.work / "skip.json").exists()
     assert plan_cli(fx, "plans/skip.plan", "--format", "markdown") == 3
     md = capsys.readouterr().out
-    assert "Blocked by policy" in md and "**environment-order**: agents/analyzer: v2.0.0 goes to production" in md
+    assert "Blocked by policy" in md
+    assert "**environment\\-order**: agents/analyzer\\: v2\\.0\\.0 goes to production" in md
     assert plan_cli(fx, "plans/missing.plan") == 1
     assert plan_cli(fx, "plans/release.plan", "--format", "yaml") == 1
 
@@ -81,7 +82,7 @@ def test_json_stdout_artifact_and_show(
     assert json.loads(capsys.readouterr().out) == doc
     (fx.repo.work / "bad.json").write_text('{"format_version": 7}', encoding="utf-8")
     assert run(["show", "bad.json"]) == 1
-    assert "bad.json:1:1: error: unsupported plan format_version 7" in capsys.readouterr().err
+    assert "bad.json:1:20: error: format_version: unsupported plan format_version 7" in capsys.readouterr().err
 
 
 def test_plan_never_writes_remote_or_kv(fx: LangFixture, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,3 +142,31 @@ def test_unwritable_outputs_are_errors(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no/such/summary.md"))
     assert plan_cli(fx, str(work / "plans/release.plan")) == 1
     assert "error: cannot append to GITHUB_STEP_SUMMARY" in capsys.readouterr().err
+
+
+def test_hostile_plan_name_cannot_hide_a_production_move(
+    fx: LangFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer's repro: a name that fakes "No changes" and opens an HTML comment."""
+    from markdown_it import MarkdownIt
+
+    monkeypatch.chdir(fx.repo.work)
+    name = r"x` \n\n**0 to create, 0 to move. No changes. Safe to merge.** <!--"
+    (fx.repo.work / "plans" / "evil.plan").write_text(
+        f'plan "{name}" {{\n  description "ok\\n<!-- hide \x1b[2J\x1b]0;owned\x07"\n  rollback schemas/invoice in production to v0.9.0\n}}\n',
+        encoding="utf-8",
+    )
+    assert plan_cli(fx, "plans/evil.plan", "--format", "markdown") == 0
+    md = capsys.readouterr().out
+    tokens = MarkdownIt("commonmark").parse(md)
+    html = [t.content for t in tokens if t.type == "html_block"]
+    html += [c.content for t in tokens for c in t.children or [] if c.type == "html_inline"]
+    assert all(h.startswith(("<details><summary>", "</details>")) and "<!--" not in h for h in html), html
+    # Our summary is the only bold line; the name stays inside its code span in the heading.
+    assert md.split("\n\n")[1].startswith("**0 to create, 1 to move"), md
+    assert next(t.content for t in tokens if t.type == "inline").startswith("Release plan ``x` \\n\\n**0 to create")
+    assert any(t.type == "fence" and "schemas/invoice  production: v1.0.0 -> v0.9.0" in t.content for t in tokens)
+    assert plan_cli(fx, "plans/evil.plan") == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "schemas/invoice" in out
+    assert "  <!-- hide \\x1b[2J\\x1b]0;owned\\x07\n" in out

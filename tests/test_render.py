@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from planner.changes import ComputedPlan
 from planner.diff import ContentChange, compute_plan, content_changes
 from planner.registry import load_registry
+from planner.render.common import visible
 from planner.render.json import render_json
-from planner.render.markdown import content_diff, render_markdown
+from planner.render.markdown import content_diff, md_code, md_text, render_markdown
 from planner.render.text import render_text, use_color
 from planner.state import snapshot
 from tests.release_fixture import Release, build_release, ordered_plan
@@ -90,3 +93,89 @@ def test_binary_and_fences() -> None:
     assert content_diff(ticks).startswith("--- /dev/null\n+++ b/x.md@v1.0.0\n")
     no_eol = ContentChange("prompts/x", "staging", "v1", "v2", "x.md", "x.md", b"a\n", b"a\nb")
     assert "\\ No newline at end of file" in content_diff(no_eol)
+
+
+# --- hostile text from a plan must not turn into markup or terminal control sequences ---
+
+HOSTILE = "x` \n\n**0 to create, 0 to move. No changes. Safe to merge.** <!--"
+
+
+def _hostile(plan: ComputedPlan) -> ComputedPlan:
+    tags = tuple(
+        dataclasses.replace(t, new_version="v1.1.0 ```\n<!--") if i == 0 else t for i, t in enumerate(plan.tags)
+    )
+    kv = tuple(dataclasses.replace(k, key="a|b`</details><!--") if i == 0 else k for i, k in enumerate(plan.kv))
+    verifies = tuple(dataclasses.replace(v, url="https://x.test/`\n\n<!--") for v in plan.verifies)
+    notices = tuple(dataclasses.replace(n, message="**bold** @admin <!-- [x](y)") for n in plan.notices)
+    return dataclasses.replace(
+        plan,
+        name=HOSTILE,
+        description="line one\n# fake heading\n</details>\n<!-- hidden",
+        source_file="plans/`x`.plan",
+        tags=tags,
+        kv=kv,
+        verifies=verifies,
+        notices=notices,
+    )
+
+
+def _html_and_headings(md: str) -> tuple[list[str], list[str]]:
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    html_found: list[str] = []
+    for tok in tokens:
+        if tok.type == "html_block":
+            html_found.append(tok.content)
+        for child in tok.children or []:
+            if child.type == "html_inline":
+                html_found.append(child.content)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    return html_found, headings
+
+
+def test_markdown_escapes_every_user_string(rel: Release) -> None:
+    plan = _hostile(compute(rel))
+    hostile_change = ContentChange(
+        "prompts/extraction", "staging<!--", "v1.0.0", "v1.1.0</summary>", "p.md", "p.md", b"a\n", b"````\n<!--\n"
+    )
+    md = render_markdown(plan, [hostile_change])
+    html_found, headings = _html_and_headings(md)
+    # The only raw HTML is our own <details>/<summary> blocks, with the hostile parts escaped.
+    assert all(h.startswith(("<details><summary>", "</details>")) for h in html_found), html_found
+    assert not any("<!--" in h for h in html_found)
+    assert "staging&lt;!--" in md and "v1.1.0&lt;/summary&gt;" in md
+    assert headings[0].startswith("Release plan ") and "fake heading" not in " ".join(headings)
+    # One bold summary line (ours), the production move still visible, and the content fence holds.
+    assert md.count("No changes.") == 1  # only as escaped text inside the name's code span
+    assert "**0 to create" not in md.split("\n\n")[1]
+    assert re.search(r"\nprompts/extraction +production: v1\.0\.0 -> v1\.1\.0\n", md)
+    assert "`````diff\n" in md
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    fences = [t for t in tokens if t.type == "fence"]
+    assert any(t.info == "diff" and "<!--" in t.content for t in fences)
+    assert any(t.info == "text" and "production: v1.0.0 -> v1.1.0" in t.content for t in fences)
+
+
+def test_markdown_code_span_and_cell_helpers() -> None:
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("`x") == "`` `x ``"
+    assert md_code("a|b", cell=True) == "`a\\|b`"
+    assert md_code("a\nb\x1b[2J") == "`a\\nb\\x1b[2J`"
+    assert md_text("<!-- *x*") == "\\<\\!\\-\\- \\*x\\*"
+
+
+def test_control_characters_are_made_visible(rel: Release) -> None:
+    plan = dataclasses.replace(
+        compute(rel),
+        name="evil\x1b[2J\x1b]0;owned\x07\x9b",
+        description="first\nsecond\x1b[31m\u202e",
+    )
+    text = render_text(plan, color=True)
+    stripped = re.sub(r"\x1b\[[0-9;]*m", "", text)  # our own color codes
+    assert "\x1b" not in stripped and "\x07" not in stripped and "\x9b" not in stripped
+    assert "\u202e" not in text
+    assert 'Plan "evil\\x1b[2J\\x1b]0;owned\\x07\\x9b"' in stripped
+    assert "  first\n  second\\x1b[31m\\u202e\n" in stripped
+    md = render_markdown(plan)
+    assert "\x1b" not in md and "\x07" not in md and "\u202e" not in md
+    assert visible("a\tb\nc\r") == "a\tb\\nc\\x0d"
+    assert visible("a\nb", newlines=True) == "a\nb"

@@ -124,16 +124,27 @@ def test_a_move_between_advertisement_and_update_rejects_the_whole_push(tmp_path
         f"exec git update-ref {REF_B} {other}\n"
     )
     hook.chmod(0o755)
-    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "a"), NewTag(REF_B, c2, "b")])
+    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "a"), NewTag(REF_B, c2, "b"), NewTag(REF_V, c2, "v")])
+    ledger = "refs/planner/ledger"
     with pytest.raises(ConflictError) as info:
         atomic_push(
             repo.work,
             str(repo.remote),
-            [RefUpdate(REF_A, old[REF_A], new[REF_A]), RefUpdate(REF_B, old[REF_B], new[REF_B])],
+            [
+                RefUpdate(REF_A, old[REF_A], new[REF_A]),
+                RefUpdate(REF_B, old[REF_B], new[REF_B]),
+                RefUpdate(REF_V, None, new[REF_V]),  # a new tag: nobody touched it
+                RefUpdate(ledger, None, c2),  # the ledger: nobody touched it
+            ],
         )
     refs = repo.remote_refs()
-    assert refs[REF_A] == old[REF_A] and refs[REF_B] == other
-    assert "moved during the push" in info.value.message, info.value.message
+    assert refs[REF_A] == old[REF_A] and refs[REF_B] == other and REF_V not in refs and ledger not in refs
+    # Exactly the ref that moved, with what it is now: not every ref --atomic rejected along with it.
+    assert info.value.refs == {REF_B: other}, info.value.message
+    msg = info.value.message
+    assert "moved 1 ref(s)" in msg and f"{REF_B}: now {other[:12]} (expected {old[REF_B][:12]})" in msg
+    assert REF_A not in msg and REF_V not in msg and ledger not in msg
+    assert "moved during the push" in msg
 
 
 def test_a_skipped_hook_is_reported_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

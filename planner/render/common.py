@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from planner.changes import ComputedPlan, TagChange
@@ -73,3 +74,22 @@ def tag_line(t: TagChange) -> str:
 
 def step_kinds(plan: ComputedPlan) -> dict[str, str]:
     return {str(s.get("id")): str(s.get("kind")) for s in plan.steps}
+
+
+# C0 and C1 controls (but newline and tab), DEL, and the bidi overrides/isolates that reorder text
+# ("Trojan Source"): shown as escapes so a plan cannot clear a terminal, retitle it, or hide text.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, *, newlines: bool = False) -> str:
+    """``text`` with control characters as visible escapes; newlines kept only when asked
+    (otherwise ``\\n``), tabs kept, so one user-supplied field stays on one output line."""
+    text = _CONTROL_RE.sub(_escape_control, text)
+    if not newlines:
+        text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text

@@ -7,13 +7,14 @@ content diffs); once the budget is spent, the rest is counted and summarised at 
 from __future__ import annotations
 
 import difflib
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from planner.changes import ComputedPlan
 from planner.diff import ContentChange
-from planner.render.common import component_of, short, summarize, tag_line
+from planner.render.common import component_of, short, summarize, tag_line, visible
 
 MAX_CHARS = 60_000
 _RESERVE = 1_500  # kept free for the "left out" summary
@@ -56,6 +57,34 @@ class _Doc:
         self.size += len(tail)
 
 
+# Every string that comes from a plan (names, descriptions, URLs, keys, paths, file content) is
+# hostile: it must not close a code span, fence or <details> block, open an HTML comment, start a
+# heading or list, mention a user or fake the summary line. Three contexts, three escapes.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~:@&=$\"'^])")
+
+
+def md_text(text: str) -> str:
+    """Inline Markdown text, one line: every Markdown/HTML-significant character backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", visible(text))
+
+
+def md_code(text: str, *, cell: bool = False) -> str:
+    """A code span holding ``text`` literally (one line; a backtick run longer than any inside).
+
+    In a table ``cell``, ``|`` becomes ``\\|``: GFM splits cells before it parses code spans."""
+    text = visible(text)
+    if cell:
+        text = text.replace("|", "\\|")
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def html_text(text: str) -> str:
+    """Text inside raw HTML (a <summary>), one line: HTML-escaped, so it cannot end the element."""
+    return html.escape(visible(text), quote=True)
+
+
 def _fence(text: str) -> str:
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
@@ -93,25 +122,28 @@ def content_diff(change: ContentChange) -> str:
 def render_markdown(plan: ComputedPlan, changes: Sequence[ContentChange] = (), *, max_chars: int = MAX_CHARS) -> str:
     doc = _Doc(limit=max_chars - _RESERVE)
     s = summarize(plan)
-    doc.add(f"### Release plan `{plan.name}`\n\n**{s.line()}**\n\n")
+    doc.add(f"### Release plan {md_code(plan.name)}\n\n**{s.line()}**\n\n")
     if plan.description:
-        doc.add(f"{plan.description}\n\n")
+        # Line breaks kept (hard breaks), everything else escaped: a description is prose, not markup.
+        lines = visible(plan.description, newlines=True).splitlines()
+        doc.add("  \n".join(_MD_SPECIAL.sub(r"\\\1", ln) for ln in lines if ln.strip()) + "\n\n")
     doc.add(
-        f"Plan id `{short(plan.plan_id)}` · source `{plan.source_file}` (sha256 `{short(plan.source_sha256)}`) "
-        f"· remote `{plan.remote}`\n\n"
+        f"Plan id {md_code(short(plan.plan_id))} · source {md_code(plan.source_file)} "
+        f"(sha256 {md_code(short(plan.source_sha256))}) · remote {md_code(plan.remote)}\n\n"
     )
     width = max((len(component_of(t)) for t in plan.tags), default=0)
-    moves = [f"{component_of(t).ljust(width)}  {tag_line(t)}\n" for t in plan.tags]
-    doc.items("tag lines", moves, "#### Tags\n\n```text\n", "```\n\n")
-    rebuild = [f"- :warning: **{n.kind}**: {n.message}\n" for n in plan.notices]
+    moves = [visible(f"{component_of(t).ljust(width)}  {tag_line(t)}") + "\n" for t in plan.tags]
+    fence = _fence("".join(moves))
+    doc.items("tag lines", moves, f"#### Tags\n\n{fence}text\n", f"{fence}\n\n")
+    rebuild = [f"- :warning: **{md_text(n.kind)}**: {md_text(n.message)}\n" for n in plan.notices]
     doc.items("notices", rebuild, "#### Notices\n\n", "\n")
-    verify = [f"- `{v.env}`: GET {v.url} expect {v.expect}\n" for v in plan.verifies]
+    verify = [f"- {md_code(v.env)}: GET {md_code(v.url)} expect {md_text(str(v.expect))}\n" for v in plan.verifies]
     doc.items("verify checks", verify, "#### Verify\n\n", "\n")
-    order = [f"{i + 1}. " + ", ".join(f"`{sid}`" for sid in level) + "\n" for i, level in enumerate(plan.levels)]
+    order = [f"{i + 1}. " + ", ".join(md_code(sid) for sid in level) + "\n" for i, level in enumerate(plan.levels)]
     doc.items("step levels", order, "#### Step order\n\n", "\n")
     kv_rows = [
-        f"| {k.namespace} | {k.phase} | `{k.key.replace('|', '%7C')}` | `{short(k.old_sha256)}` | "
-        f"{'unchanged' if k.unchanged else '`' + short(k.new_sha256) + '`'} | {k.size} |\n"
+        f"| {md_text(k.namespace)} | {md_text(k.phase)} | {md_code(k.key, cell=True)} | {md_code(short(k.old_sha256), cell=True)} | "
+        f"{'unchanged' if k.unchanged else md_code(short(k.new_sha256), cell=True)} | {md_text(str(k.size))} |\n"
         for k in plan.kv
     ]
     doc.items(
@@ -122,10 +154,11 @@ def render_markdown(plan: ComputedPlan, changes: Sequence[ContentChange] = (), *
     )
     if changes and doc.add("#### Content changes\n\n"):
         for i, ch in enumerate(changes):
-            body = content_diff(ch)
-            label = f"{ch.component}  {ch.env}: {ch.old_version or '(none)'} -> {ch.new_version or '(none)'}"
-            if body.startswith("binary"):
-                block = f"<details><summary>{label}</summary>\n\n{body}\n\n</details>\n\n"
+            body = visible(content_diff(ch), newlines=True)
+            old_v, new_v = html_text(ch.old_version or "(none)"), html_text(ch.new_version or "(none)")
+            label = f"{html_text(ch.component)}  {html_text(ch.env)}: {old_v} -> {new_v}"
+            if _is_binary(ch.old) or _is_binary(ch.new):
+                block = f"<details><summary>{label}</summary>\n\n{md_text(body)}\n\n</details>\n\n"
             else:
                 fence = _fence(body)
                 block = f"<details><summary>{label}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n\n"

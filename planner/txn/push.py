@@ -52,7 +52,9 @@ for line in sys.stdin:
         continue
     _lref, _loid, rref, roid = parts
     seen.add(rref)
-    want = expect.get(rref, "?")
+    if rref not in expect:
+        continue  # not ours to judge (cannot happen with our refspecs)
+    want = expect[rref]
     if want is None:
         want = ZERO
     if roid != want:
@@ -209,7 +211,9 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
             err = proc.stderr.decode("utf-8", "replace").strip()
             if rejected and _looks_like_lease_failure(err + "\n" + "\n".join(rejected.values())):
                 # receive-pack found a ref moved after the advertisement (checked under its lock).
-                raise ConflictError.for_refs(dict.fromkeys(rejected, "moved during the push"), {})
+                # --atomic rejects every ref ("atomic push failed"), so the porcelain does not say
+                # which one moved: read the remote once more and name exactly those that differ.
+                raise _conflict_after_rejection(repo, remote, updates, rejected)
             raise GitError(f"git push to {redact_url(remote)} failed (exit {proc.returncode}): {redact_url(err)}")
         if not hook_ran:
             # git skipped the hook (not executable?): the push landed WITHOUT the per-ref checks.
@@ -218,6 +222,25 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
         return PushResult(tuple(refs), time.monotonic() - start)
     finally:
         _update_refs(repo, [f"delete {_staging_name(push_id, u.ref)}" for u in sets])
+
+
+def _conflict_after_rejection(
+    repo: Path | str, remote: str, updates: Sequence[RefUpdate], rejected: Mapping[str, str]
+) -> ConflictError:
+    expected = {u.ref: u.old for u in updates}
+    try:
+        now = remote_values(_push_url(repo, remote), list(expected), cwd=repo)
+    except GitError:
+        now = None
+    if now is not None:
+        moved = {ref: now.get(ref) for ref, old in expected.items() if now.get(ref) != old}
+        if moved:
+            err = ConflictError.for_refs(moved, expected)
+            return ConflictError(err.message + "\n(moved during the push)", moved)
+    # The remote is back at the expected values (or unreadable): name the refs receive-pack itself
+    # refused, not the ones --atomic dragged along.
+    own = {ref: why for ref, why in rejected.items() if "atomic" not in why} or dict(rejected)
+    return ConflictError.for_refs(dict.fromkeys(own, "moved during the push"), {})
 
 
 def _push_url(repo: Path | str, remote: str) -> str:
