@@ -75,11 +75,7 @@ def _display_name(plan_file: Path, repo: Path) -> str:
 def load_plan_file(path: Path) -> ComputedPlan:
     from planner.fileio import read_text_file
 
-    text = read_text_file(path)
-    try:
-        return load(text, str(path))
-    except RecursionError:  # json nested absurdly deep: the artifact parser recurses
-        raise PlannerError(f"{path}: malformed plan artifact: JSON nested too deeply") from None
+    return load(read_text_file(path), str(path))  # artifact.load turns every malformation into an error
 
 
 def rendered(

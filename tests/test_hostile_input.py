@@ -287,7 +287,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_show_deep_plan_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "plan.json").write_text(DEEP_JSON)
     err = _err(capsys, ["show", str(tmp_path / "plan.json")])
-    assert "plan.json: malformed plan artifact: JSON nested too deeply" in err
+    assert "plan.json:1:1: error: malformed plan: JSON nested too deeply" in err
     assert "cannot read" in _err(capsys, ["show", str(tmp_path)])
 
 
