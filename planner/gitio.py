@@ -112,14 +112,19 @@ def run_git(
         raise GitError("git is not installed or not on PATH") from exc
     except subprocess.TimeoutExpired as exc:
         raise GitError(f"git {argv[1]} timed out after {timeout} s") from exc
-    if check and proc.returncode != 0:
+    if check:
+        _raise_on_failure(proc)
+    return proc
+
+
+def _raise_on_failure(proc: subprocess.CompletedProcess[bytes]) -> None:
+    if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise GitError(
-            f"git {argv[1]} failed (exit {proc.returncode}): {redact_url(err)}",
+            f"git {proc.args[1]} failed (exit {proc.returncode}): {redact_url(err)}",
             stderr=err,
             returncode=proc.returncode,
         )
-    return proc
 
 
 def run_git_concurrently(
@@ -163,13 +168,8 @@ def run_git_concurrently(
                 proc.kill()
                 proc.wait()
     for (_, check), cp in zip(commands, done, strict=True):
-        if check and cp.returncode != 0:
-            err = cp.stderr.decode("utf-8", "replace").strip()
-            raise GitError(
-                f"git {cp.args[1]} failed (exit {cp.returncode}): {redact_url(err)}",
-                stderr=err,
-                returncode=cp.returncode,
-            )
+        if check:
+            _raise_on_failure(cp)
     return done
 
 
