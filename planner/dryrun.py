@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from planner import policy
 from planner.artifact import load
@@ -17,6 +17,7 @@ from planner.changes import ComputedPlan
 from planner.config import load_config
 from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
+from planner.model import ComponentRef, Version
 from planner.policy import Violation, ledger_history
 from planner.registry import Registry, load_registry
 from planner.state import snapshot
@@ -43,27 +44,70 @@ class PlanRun:
         return out
 
 
-def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanRun:
+class LedgerHistory:
+    """The language's EnvHistory over the release ledger, read only if the plan has a ``rollback``
+    without a version (most plans never need it, and reading it fetches the ledger ref)."""
+
+    def __init__(self, repo: Path, remote: str) -> None:
+        self.repo, self.remote = repo, remote
+        self._hist: Any = None
+
+    def previous_target(self, component: ComponentRef, env: str) -> tuple[str, Version | None] | None:
+        from planner.txn.ledger import LedgerEnvHistory, history
+
+        if self._hist is None:
+            self._hist = LedgerEnvHistory(history(self.repo, self.remote))
+        result: tuple[str, Version | None] | None = self._hist.previous_target(component, env)
+        return result
+
+
+def plan_source(
+    text: str,
+    filename: str,
+    *,
+    repo: Path,
+    remote: str | None = None,
+    source_name: str | None = None,
+    invocation: policy.Invocation | None = None,
+    stage: str = "plan",
+) -> PlanRun:
+    """THE pipeline of `planner plan`, `apply PLAN`, `promote` and `rollback`: one snapshot, compile
+    (the ledger resolves `rollback C in ENV`), diff, policies. ``filename`` names diagnostics;
+    ``source_name`` is what the artifact records (repository-relative, so ids do not depend on
+    where the checkout lives)."""
     from planner.kv.bindings import open_stores
-    from planner.lang.compile import compile_file
+    from planner.lang.compile import compile_text
 
     cfg = load_config(repo)
+    rem = remote or cfg.remote
     registry = load_registry(repo)
-    state = snapshot(remote or cfg.remote, repo)
-    ordered = compile_file(plan_file, registry=registry, state=state, config=cfg)
-    ordered = dataclasses.replace(ordered, source_file=_display_name(plan_file, repo))
+    state = snapshot(rem, repo)
+    ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=LedgerHistory(repo, rem))
+    if source_name is not None:
+        ordered = dataclasses.replace(ordered, source_file=source_name)
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
     computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
-    violations = tuple(
-        policy.check(
-            computed, state=state, config=cfg, history=ledger_history(repo, remote or cfg.remote, state.ledger)
-        )
+    violations = policy.check(
+        computed,
+        state=state,
+        config=cfg,
+        history=ledger_history(repo, rem, state.ledger),
+        invocation=invocation,
+        stage=stage,
     )
-    return PlanRun(computed, violations, repo, registry)
+    return PlanRun(computed, tuple(violations), repo, registry)
 
 
-def _display_name(plan_file: Path, repo: Path) -> str:
+def run_plan(plan_file: Path, *, repo: Path, remote: str | None = None) -> PlanRun:
+    from planner.lang.compile import read_plan
+
+    return plan_source(
+        read_plan(plan_file), str(plan_file), repo=repo, remote=remote, source_name=source_name(plan_file, repo)
+    )
+
+
+def source_name(plan_file: Path, repo: Path) -> str:
     """The plan's path relative to the repository when inside it, so artifacts do not depend on
     where the checkout lives (CI runners, temp dirs)."""
     try:

@@ -217,3 +217,22 @@ def test_failed_compensation_exits_6_and_recover_undoes(fx: TxnFixture) -> None:
     res = recover(repo=fx.work, remote=fx.remote_url, targets=fx.targets())
     assert res.outcome == "undone"
     assert fx.snapshot() == before
+
+
+def test_plan_and_apply_share_one_pipeline(fx: TxnFixture) -> None:
+    # `planner plan` resolves a versionless rollback from the ledger exactly as apply does, and a
+    # plan file given by absolute path gets the same (repository-relative) source, so the same id.
+    apply_plan(fx.plan(RELEASE), repo=fx.work, remote=fx.remote_url, targets=fx.targets())
+    plan_file = fx.work / "plans" / "back.plan"
+    plan_file.parent.mkdir(exist_ok=True)
+    plan_file.write_text('plan "back" {\n  rollback prompts/extraction in staging\n}\n')
+    out = fx.cli("plan", str(plan_file), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    planned = json.loads(out.stdout)
+    assert planned["source_file"] == "plans/back.plan"
+    [change] = [t for t in planned["tags"] if t["action"] != "noop"]
+    assert change["new_commit"] == fx.commits["ext1"] and change["new_version"] == "v1.0.0"
+    applied = fx.cli("apply", str(plan_file), "--format", "json")
+    assert applied.returncode == 0, applied.stderr
+    assert json.loads(applied.stdout)["plan_id"] == planned["plan_id"]
+    assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext1"]

@@ -58,55 +58,31 @@ def _remote(repo: Path, remote: str | None) -> str:
     return remote or load_config(repo).remote
 
 
-class _LazyLedger:
-    """EnvHistory that reads the ledger only if the plan has a `rollback` without a version."""
-
-    def __init__(self, repo: Path, remote: str) -> None:
-        self.repo, self.remote = repo, remote
-        self._hist: Any = None
-
-    def previous_target(self, component: Any, env: str) -> Any:
-        from planner.txn.ledger import LedgerEnvHistory, history
-
-        if self._hist is None:
-            self._hist = LedgerEnvHistory(history(self.repo, self.remote))
-        return self._hist.previous_target(component, env)
-
-
 def compile_and_plan(
-    text: str, filename: str, *, repo: Path, remote: str, invocation: Invocation | None = None
+    text: str,
+    filename: str,
+    *,
+    repo: Path,
+    remote: str,
+    invocation: Invocation | None = None,
+    source_name: str | None = None,
 ) -> ComputedPlan:
-    """Plan source -> ComputedPlan (the same pipeline as `planner plan`, with the ledger for rollback).
+    """Plan source -> ComputedPlan through the same pipeline as `planner plan`, with the policies
+    checked as at apply time (``invocation``: a plan file applied directly by default)."""
+    from planner.dryrun import plan_source
+    from planner.policy import raise_if_blocked
 
-    Policies are checked as at apply time (``invocation``: a plan file applied directly by default).
-    """
-    from planner.config import load_config
-    from planner.diff import compute_plan
-    from planner.kv.bindings import open_stores
-    from planner.lang.compile import compile_text
-    from planner.policy import check, ledger_history, raise_if_blocked
-    from planner.registry import load_registry
-    from planner.state import snapshot
-    from planner.steps import MoveEnv
-
-    cfg = load_config(repo)
-    registry = load_registry(repo)
-    state = snapshot(remote, repo)
-    ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=_LazyLedger(repo, remote))
-    envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
-    targets = open_stores(cfg, envs)
-    computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
-    inv = invocation or Invocation(saved_plan=False, require_id=False)
-    violations = check(
-        computed,
-        state=state,
-        config=cfg,
-        history=ledger_history(repo, remote, state.ledger),
-        invocation=inv,
+    run = plan_source(
+        text,
+        filename,
+        repo=repo,
+        remote=remote,
+        source_name=source_name,
+        invocation=invocation or Invocation(saved_plan=False, require_id=False),
         stage="apply",
     )
-    raise_if_blocked(violations, stage="apply")
-    return computed
+    raise_if_blocked(run.violations, stage="apply")
+    return run.plan
 
 
 def check_saved_plan(plan: ComputedPlan, *, repo: Path, remote: str, require_id: str | None) -> None:
@@ -178,10 +154,12 @@ def apply(
         check_saved_plan(plan, repo=repo, remote=rem, require_id=require_id)
     else:
         assert plan_file is not None
-        from planner.fileio import read_text_file
+        from planner.dryrun import source_name
+        from planner.lang.compile import read_plan
 
-        text = read_text_file(plan_file)
-        plan = compile_and_plan(text, str(plan_file), repo=repo, remote=rem)
+        plan = compile_and_plan(
+            read_plan(plan_file), str(plan_file), repo=repo, remote=rem, source_name=source_name(plan_file, repo)
+        )
         show_dry_run(plan, repo, fmt)
     _run_apply(plan, repo, rem, require_id, fmt)
 

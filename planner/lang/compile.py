@@ -88,6 +88,19 @@ def _compile(
     )
 
 
+def read_plan(path: Path | str) -> str:
+    """A plan file's text; a missing, unreadable or non-UTF-8 file is a positioned diagnostic."""
+    name = str(path)
+    try:
+        return decode_utf8(name, Path(path).read_bytes())  # positioned non-UTF-8 error; drops a BOM
+    except FileNotFoundError:
+        raise DiagnosticError([Diagnostic("error", "no such plan file", Span(name, 1, 1))]) from None
+    except OSError as exc:
+        raise DiagnosticError(
+            [Diagnostic("error", f"cannot read plan file: {exc.strerror}", Span(name, 1, 1))]
+        ) from None
+
+
 def compile_file(
     path: Path | str,
     *,
@@ -98,19 +111,14 @@ def compile_file(
     resolve_refs: RefResolver | None = None,
 ) -> OrderedPlan:
     """Read and compile a plan file (named in diagnostics as given)."""
-    name = str(path)
-    try:
-        text = decode_utf8(name, Path(path).read_bytes())  # positioned non-UTF-8 error; drops a BOM
-    except FileNotFoundError:
-        raise DiagnosticError([Diagnostic("error", "no such plan file", Span(name, 1, 1))]) from None
-    except UnicodeDecodeError as exc:
-        raise DiagnosticError([Diagnostic("error", f"plan file is not UTF-8 text ({exc.reason})")]) from None
-    except OSError as exc:
-        raise DiagnosticError(
-            [Diagnostic("error", f"cannot read plan file: {exc.strerror}", Span(name, 1, 1))]
-        ) from None
     return compile_text(
-        text, name, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs
+        read_plan(path),
+        str(path),
+        registry=registry,
+        state=state,
+        config=config,
+        ledger=ledger,
+        resolve_refs=resolve_refs,
     )
 
 
