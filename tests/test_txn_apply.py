@@ -226,6 +226,8 @@ def test_plan_and_apply_share_one_pipeline(fx: TxnFixture) -> None:
     plan_file = fx.work / "plans" / "back.plan"
     plan_file.parent.mkdir(exist_ok=True)
     plan_file.write_text('plan "back" {\n  rollback prompts/extraction in staging\n}\n')
+    checked = fx.cli("check", str(plan_file))
+    assert checked.returncode == 0, checked.stderr
     out = fx.cli("plan", str(plan_file), "--format", "json")
     assert out.returncode == 0, out.stderr
     planned = json.loads(out.stdout)

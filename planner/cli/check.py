@@ -54,15 +54,17 @@ def check(
     repo: RepoOpt = Path("."),
 ) -> None:
     """Parse and validate plans against the registry and the remote's tags (read-only)."""
+    from planner.dryrun import LedgerHistory
     from planner.fileio import read_text_file
     from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
 
     registry, state, config = _context(repo, remote)
+    ledger = LedgerHistory(repo, remote or config.remote)  # read only if a plan needs it
     errors = warnings = 0
     for plan in plans:
         sources: dict[str, str] = {}
         try:
-            compiled = compile_file(plan, registry=registry, state=state, config=config)
+            compiled = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
             diags = list(compiled.diagnostics)
             sources = {compiled.source_file: read_text_file(plan)}
         except DiagnosticError as exc:
@@ -86,11 +88,13 @@ def graph(
     repo: RepoOpt = Path("."),
 ) -> None:
     """Print the plan's steps in dependency order: levels of steps that may run in parallel."""
+    from planner.dryrun import LedgerHistory
     from planner.graph import to_dot, to_mermaid, to_text
     from planner.lang.compile import compile_file
 
     registry, state, config = _context(repo, remote)
-    compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config)
+    ledger = LedgerHistory(repo, remote or config.remote)
+    compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
     render: dict[str, Callable[[Any, Any], str]] = {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}
     sys.stdout.write(render[fmt](compiled.levels, compiled.edges))
 
