@@ -16,6 +16,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from planner.errors import Diagnostic, DiagnosticError, Span
 from planner.lang import ast
+from planner.lang.fastparse import parse_fast
 
 GRAMMAR_FILE = "plan.lark"
 
@@ -258,8 +259,13 @@ def _building_parser() -> _BuildingParser:
 def parse_plan(text: str, filename: str = "<plan>") -> ast.Plan:
     """Parse and build in one pass (what ``build(parse(text, f), f)`` returns, without the tree).
 
-    On a syntax error the text is parsed again by ``parse``, so diagnostics are exactly its own.
+    Valid plans in the usual layout take the hand-written fast path (planner.lang.fastparse), which
+    gives up on anything it cannot read exactly as lark does. On a syntax error the text is parsed
+    again by ``parse``, so diagnostics are exactly its own.
     """
+    fast = parse_fast(text, filename)
+    if fast is not None:
+        return fast
     bp = _building_parser()
     try:
         with bp.lock:
