@@ -37,6 +37,10 @@ def order_steps(ids: Sequence[str], edges: Iterable[tuple[str, str]]) -> tuple[t
         k = cycle.index(min(cycle))
         cycle = cycle[k:] + cycle[:k]
         raise CycleError([*cycle, cycle[0]]) from None
+    finally:
+        # A DiGraph and its cached views form a reference cycle: without this its three dicts
+        # per node would wait for the cyclic GC (which planner.lang.compile pauses).
+        graph.clear()
 
 
 def _dot_id(text: str) -> str:

@@ -401,24 +401,31 @@ def resolve(
     resolving: set[tuple[ComponentRef, str]] = set()
 
     def source_of(comp: ComponentRef, env: str) -> tuple[str, Version | None] | None:
-        """What ``env`` holds once this plan's earlier moves into it are done."""
-        skey = (comp, env)
-        if skey in moves:
-            return moves[skey].step.commit, moves[skey].step.version
-        if skey in pending and skey not in resolving:
-            resolving.add(skey)
-            j, from_env, cstmt = pending[skey]
-            got = source_of(comp, from_env)
-            if got is not None:
-                step = MoveEnv(comp, ctx.universe[comp], env, got[1], got[0], "copy", from_env, cstmt.span)
+        """What ``env`` holds once this plan's earlier moves into it are done.
+
+        Follows the chain of copies (into env, into its source env, ...) in a loop: a recursive
+        closure is a reference cycle, which kept resolve's whole state alive until a GC pass."""
+        chain: list[tuple[ComponentRef, str]] = []  # unresolved copies, outermost first
+        key = (comp, env)
+        while key not in moves and key in pending and key not in resolving:
+            resolving.add(key)
+            chain.append(key)
+            key = (comp, pending[key][1])
+        if key in moves:
+            got: tuple[str, Version | None] | None = (moves[key].step.commit, moves[key].step.version)
+        else:
+            cs = state.component(comp)
+            pointer = cs.envs.get(key[1]) if cs else None
+            got = (pointer.tag.commit, pointer.version) if pointer else None
+        if got is not None:
+            for skey in reversed(chain):  # the innermost copy first, as its source is known first
+                j, from_env, cstmt = pending[skey]
+                step = MoveEnv(comp, ctx.universe[comp], skey[1], got[1], got[0], "copy", from_env, cstmt.span)
                 moves[skey] = _Move(step, j)
                 stmt_steps[j].append(step.id)
                 _warn_in_place(ctx, step, cstmt.env.span)
                 _note_rebuild(ctx, comp, cstmt.span)
-            return got
-        cs = state.component(comp)
-        pointer = cs.envs.get(env) if cs else None
-        return (pointer.tag.commit, pointer.version) if pointer else None
+        return got
 
     for (comp, dst), (_i, src, cstmt) in pending.items():
         if (comp, dst) in moves:  # already resolved through a chain
