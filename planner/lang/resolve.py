@@ -91,6 +91,9 @@ class _Ctx:
     envs_ok: dict[str, str | None] = field(default_factory=dict)
     versions_ok: dict[str, Version | None] = field(default_factory=dict)
     expanded: dict[str, tuple[ComponentRef, ...]] = field(default_factory=dict)  # word -> components
+    # Each known component -> the one ComponentRef object used for it throughout: lookups of an
+    # identical key skip the dataclass __eq__ (~50,000 calls on a 10,000-statement plan).
+    canon: dict[ComponentRef, ComponentRef] = field(default_factory=dict)
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
@@ -107,6 +110,7 @@ def _universe(ctx: _Ctx) -> None:
         ctx.universe[ref] = comp.prefix  # the registry decides the prefix when it knows the component
     for ref in sorted(ctx.universe):
         ctx.by_name.setdefault(ref.name, []).append(ref)
+        ctx.canon[ref] = ref
 
 
 def _components(ctx: _Ctx, words: Sequence[ast.Word]) -> list[tuple[ComponentRef, ast.Word]]:
@@ -156,11 +160,11 @@ def _expand(ctx: _Ctx, w: ast.Word, out: dict[ComponentRef, ast.Word]) -> None:
         if ns not in NAMESPACE_TO_TYPE:
             ctx.sink.error(f"unknown component type '{ns}'{_suggest(ns, sorted(NAMESPACE_TO_TYPE))}", w.span)
             return
-        ref = ComponentRef(ns, name)
-        if ref not in ctx.universe:
+        known = ctx.canon.get(ComponentRef(ns, name))
+        if known is None:
             ctx.sink.error(f"unknown component '{text}'{_suggest(text, [str(r) for r in ctx.universe])}", w.span)
             return
-        out.setdefault(ref, w)
+        out.setdefault(known, w)
         return
     refs = ctx.by_name.get(text, [])
     if not refs:
@@ -330,10 +334,12 @@ def resolve(
         return None
 
     # 2. moves with a known target (promote VERSION, rollback), then copies (need the source env).
+    # What the plan moves anywhere: only a glob in a copy asks (_skip_copy), so skip it otherwise.
+    glob_copy = any(isinstance(s, ast.Copy) and any(_GLOB.search(w.text) for w in s.components) for s in stmts)
     moves_into = {
         (c, s.env.text)
         for i, s in enumerate(stmts)
-        if isinstance(s, ast.Promote | ast.Rollback | ast.Copy)
+        if glob_copy and isinstance(s, ast.Promote | ast.Rollback | ast.Copy)
         for c, _ in comps[i]
     }
     moves: dict[tuple[ComponentRef, str], _Move] = {}
@@ -467,9 +473,12 @@ def resolve(
     for m in move_list:
         by_env.setdefault(m.step.env, []).append(m.step)
     deps = registry.dependencies()
+    uses: dict[ComponentRef, list[ComponentRef]] = {}  # sorted once per component, not per move
     for m in move_list:
         a = m.step
-        for used in sorted(deps.get(a.component, ())):
+        if a.component not in uses:
+            uses[a.component] = sorted(ctx.canon.get(u, u) for u in deps.get(a.component, ()))
+        for used in uses[a.component]:
             other = moves.get((used, a.env))
             if other is None:
                 continue
