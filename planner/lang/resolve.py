@@ -268,20 +268,19 @@ def resolve(
 
     # 1. creates: resolve every REF of the plan in one batch.
     creates: list[tuple[int, ComponentRef, Version, ast.Create]] = []
-    refs: list[str] = []
+    refs: dict[str, None] = {}  # distinct refs in order of first use (a list lookup was quadratic)
     for i, s in enumerate(stmts):
         if isinstance(s, ast.Create):
             v = _version(ctx, s.version)
             ok = _check_ref(ctx, s.ref)
             if v is not None and ok:
                 creates.extend((i, c, v, s) for c, _ in comps[i])
-                if s.ref.text not in refs:
-                    refs.append(s.ref.text)
+                refs[s.ref.text] = None
     commits: Mapping[str, str | None] = {}
     if refs:
         resolver = resolve_refs or git_ref_resolver(config.root)
         try:
-            commits = resolver(refs)
+            commits = resolver(list(refs))
         except PlannerError as exc:
             first = next(s for s in stmts if isinstance(s, ast.Create))
             sink.error(f"cannot resolve git refs: {exc.message}", first.ref.span)
