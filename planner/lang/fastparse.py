@@ -20,8 +20,8 @@ lark (``planner.lang.parser.parse_plan``), so every diagnostic stays lark's. Why
   folds into LABEL when spelled out in full ("unless"): labels spelled like any keyword are
   refused here, so a word at the start of a statement means the same thing to both.
 
-tests/test_lang_fastparse.py checks tokens and ASTs against lark on every example plan and on
-generated valid and mutated plans.
+tests/test_lang_fastparse.py pins those grammar facts and checks tokens and ASTs against lark on
+every example plan and on generated valid, noisy and mutated plans and random text.
 """
 
 from __future__ import annotations
