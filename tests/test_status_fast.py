@@ -48,7 +48,9 @@ valid_tags = st.tuples(*(st.sampled_from(ok) for ok, _ in PARTS)).map(lambda t: 
 any_tags = st.tuples(*(st.sampled_from(ok + bad) for ok, bad in PARTS)).map(lambda t: _tag(list(t)))
 other_refs = st.sampled_from([LEDGER_REF, "refs/heads/main", "refs/tags/v1.0.0", "refs/tags/components/prompts/x"])
 remote_refs = st.dictionaries(
-    st.one_of(valid_tags, valid_tags, valid_tags, any_tags, other_refs), st.tuples(st.sampled_from(OIDS), st.sampled_from(OIDS)), max_size=25
+    st.one_of(valid_tags, valid_tags, valid_tags, any_tags, other_refs),
+    st.tuples(st.sampled_from(OIDS), st.sampled_from(OIDS)),
+    max_size=25,
 )
 
 
