@@ -5,6 +5,10 @@ more than reading a 10,000-tag remote. Scripts poll ``status --format json``, so
 read-only command is parsed here by hand when its arguments are plain; anything else (help, other
 commands, unusual spellings) and every error goes through the full CLI, which then prints and
 exits exactly as it always does. Status is read-only, so re-running it on error is harmless.
+
+On the fast path the two git reads start first (``planner.gitproc`` needs only the standard
+library), the planner is imported while git works, and the process ends with ``os._exit`` once
+the output is flushed: freeing the 10,000-tag object graph one object at a time is wasted work.
 """
 
 from __future__ import annotations

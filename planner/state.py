@@ -65,9 +65,12 @@ class ComponentState:
         rows = self.version_rows
         if len(rows) > 1:
             rows.sort(key=_row_key)
-        if self.env_rows:
+        envs = self.env_rows
+        if envs and rows:
             at = {commit: v for v, _, commit in rows}  # ascending: the highest version wins
-            self.env_rows = sorted(((e, o, c, at.get(c)) for e, o, c, _ in self.env_rows), key=_env_key)
+            envs = self.env_rows = [(e, o, c, at.get(c)) for e, o, c, _ in envs]
+        if len(envs) > 1:
+            envs.sort(key=_env_key)
 
     def _tag(self, slot: Version | str, obj: str, commit: str) -> RemoteTag:
         return RemoteTag(TagName(self.prefix, self.ref.namespace, self.ref.name, slot), obj, commit)
