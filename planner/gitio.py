@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from planner.errors import PlannerError
 from planner.gitproc import Opt, Refused, git_argv, git_env, kill_all, remote_problem, start_git
@@ -160,6 +159,8 @@ def redact_url(text: str) -> str:
     words = []
     for word in text.split(" "):
         if "://" in word and "@" in word:
+            from urllib.parse import urlsplit, urlunsplit  # rare: only for a URL with credentials
+
             try:
                 parts = urlsplit(word)
                 if parts.username or parts.password:

@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,8 @@ from planner.fileio import loads_json, read_text_file
 from planner.model import ComponentRef, ModelError, Prefix, namespace_for_type, validate_name
 
 if TYPE_CHECKING:  # yaml is imported only when a manifest or a YAML file is read (start-up time)
+    from datetime import datetime
+
     import yaml
 
     from planner.refs import YamlRef
@@ -380,6 +381,8 @@ def load_registry(root: Path | str = ".") -> Registry:
 
 def edgit_timestamp(now: datetime | None = None) -> str:
     """``new Date().toISOString()``: UTC, milliseconds, ``Z``."""
+    from datetime import UTC, datetime  # only when writing: status never needs it
+
     now = (now or datetime.now(UTC)).astimezone(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
