@@ -1,9 +1,10 @@
 """Running git for the rest of the planner. Argument lists only, never a shell.
 
 Callers pass refs and names that came from plans or remotes; they must already have passed
-``planner.model`` validation, and every git call (through ``planner.gitproc``, the one place
-that starts git) additionally refuses any positional argument that starts with ``-`` unless the
-caller marks it as an option. Failures become :class:`GitError`.
+``planner.model`` validation, and every git call additionally refuses any positional argument
+that starts with ``-`` unless the caller marks it as an option (the checks and git's fixed
+environment live in ``planner.gitproc``, shared with the status fast path). Failures become
+:class:`GitError`.
 """
 
 from __future__ import annotations
