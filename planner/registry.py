@@ -38,6 +38,8 @@ _MANIFEST_KEYS = {"name", "type", "path", "prefix", "uses"}
 
 @dataclass(frozen=True)
 class Component:
+    """One registered component, from components.json and/or its component.yaml."""
+
     name: str
     type: str  # edgit type: prompt, agent-definition, ...
     path: str  # repository-relative POSIX path of the component's file
@@ -57,6 +59,8 @@ class Component:
 
 @dataclass(frozen=True)
 class Registry:
+    """Every registered component, by reference, with the YAML references found in their files."""
+
     components: Mapping[ComponentRef, Component] = field(default_factory=dict)
     # References found in each component's YAML file (positions kept for diagnostics).
     yaml_refs: Mapping[ComponentRef, tuple[YamlRef, ...]] = field(default_factory=dict)

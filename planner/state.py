@@ -22,6 +22,8 @@ _UNSEEN: object = object()
 
 @dataclass(frozen=True)
 class RemoteTag:
+    """One tag as the remote advertises it."""
+
     tag: TagName
     object: str  # what the ref points at: a tag object (annotated) or a commit (lightweight)
     commit: str  # fully peeled (an edgit env tag may point at a version tag object)
@@ -33,6 +35,8 @@ class RemoteTag:
 
 @dataclass(frozen=True)
 class EnvPointer:
+    """Where an environment tag points, and the version found at that commit."""
+
     env: str
     tag: RemoteTag
     version: Version | None  # highest version tag at the same commit, None if no version is there
@@ -126,6 +130,8 @@ class Divergence:
 
 @dataclass(frozen=True)
 class RepoState:
+    """The remote's components, versions and environments, read once (see ``snapshot``)."""
+
     remote: str  # URL or path, credentials removed
     components: Mapping[ComponentRef, ComponentState]  # sorted by (namespace, name)
     refs: Mapping[str, str]  # every ref read from the remote -> the object it points at
