@@ -4,7 +4,9 @@ Builds bare remotes with N annotated tags without one git process per tag: every
 hashed in Python and written as ONE pack (indexed by one ``git index-pack``), every ref goes into
 one ``packed-refs`` file (with peeled lines, as ``git pack-refs`` writes it). env tags are written
 as edgit does (staging nested on the version tag object) and as the planner does (production
-straight at the commit). Each component gets 3 versions + 2 environments, so N tags = N/5 components.
+straight at the commit). Each component gets 3 versions + 2 environments, so N tags = N/5 components. The commands
+alternate round by round; `bench/status_floor.py` (a bare stdlib script writing the same document)
+shows what CPython can do for this output at all.
 
     .venv/bin/python bench/bench_status.py --sizes 1000,10000,50000 --runs 5
 """
@@ -99,27 +101,27 @@ def build_remote(path: Path, n_tags: int) -> None:
     (path / "packed-refs").write_text("".join(lines))
 
 
-CPU: dict[str, float] = {}  # argv[0:2] joined -> median CPU (user + sys) of the last timed() call
-
-
 def _children_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # includes git's own children once reaped
     return ru.ru_utime + ru.ru_stime
 
 
-def timed(argv: list[str], cwd: Path, runs: int) -> tuple[float, bytes]:
-    """Median wall time; the median CPU time (steadier on a shared machine) goes into CPU."""
-    times, cpus, out = [], [], b""
-    subprocess.run(argv, cwd=cwd, capture_output=True, check=True, env=RUN_ENV)  # warm-up, not timed
-    for _ in range(runs):
-        c = _children_cpu()
-        t = time.perf_counter()
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True, check=True, env=RUN_ENV)
-        times.append(time.perf_counter() - t)
-        cpus.append(_children_cpu() - c)
-        out = proc.stdout
-    CPU[" ".join(argv[:2])] = statistics.median(cpus)
-    return statistics.median(times), out
+def timed(cmds: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, tuple[float, float, bytes]]:
+    """name -> (median wall, median CPU, stdout). The commands alternate round by round, so a
+    change in the machine's load hits all of them alike; one untimed warm-up round first."""
+    walls: dict[str, list[float]] = {k: [] for k in cmds}
+    cpus: dict[str, list[float]] = {k: [] for k in cmds}
+    outs: dict[str, bytes] = {}
+    for i in range(runs + 1):
+        for name, argv in cmds.items():
+            c = _children_cpu()
+            t = time.perf_counter()
+            proc = subprocess.run(argv, cwd=cwd, capture_output=True, check=True, env=RUN_ENV)
+            if i:
+                walls[name].append(time.perf_counter() - t)
+                cpus[name].append(_children_cpu() - c)
+            outs[name] = proc.stdout
+    return {k: (statistics.median(walls[k]), statistics.median(cpus[k]), outs[k]) for k in cmds}
 
 
 def breakdown(remote: Path, work: Path, runs: int) -> str:
@@ -154,41 +156,53 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     planner = Path(sys.executable).parent / "planner"
+    floor = Path(__file__).with_name("status_floor.py")
     with tempfile.TemporaryDirectory(prefix="bench-status-") as d:
         root = Path(d)
         work = root / "work"
         git(root, "init", "-q", str(work))
-        startup, _ = timed([sys.executable, "-c", "pass"], root, args.runs)
-        startup_cpu = CPU[f"{sys.executable} -c"]
-        cli_import, _ = timed([sys.executable, "-c", "import planner.cli"], root, args.runs)
         print(
-            f"python start-up {startup * 1000:.0f} ms (CPU {startup_cpu * 1000:.0f} ms), "
-            f"+ import planner.cli {cli_import * 1000:.0f} ms"
+            "| tags | components | git ls-remote (ms) | python start-up (ms) | planner status --format json (ms) "
+            "| budget 2x ls-remote + start-up (ms) | status / budget | stdlib floor (ms) | floor / budget "
+            "| CPU: ls-remote / start-up / status / floor (ms) |"
         )
-        print(
-            "| tags | components | git ls-remote (ms) | planner status --format json (ms) | ratio "
-            "| budget 2x ls-remote + start-up (ms) | CPU: ls-remote / status / budget (ms) |"
-        )
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n in (int(s) for s in args.sizes.split(",")):
             remote = root / f"remote-{n}.git"
             t = time.perf_counter()
             build_remote(remote, n)
             build = time.perf_counter() - t
-            ls, ls_out = timed(
-                ["git", "ls-remote", str(remote), "refs/tags/components/*", "refs/tags/logic/*", "refs/planner/*"],
+            r = timed(
+                {
+                    "ls": [
+                        "git",
+                        "ls-remote",
+                        str(remote),
+                        "refs/tags/components/*",
+                        "refs/tags/logic/*",
+                        "refs/planner/*",
+                    ],
+                    "py": [sys.executable, "-c", "pass"],
+                    "status": [str(planner), "status", "--format", "json", "--remote", str(remote)],
+                    "floor": [sys.executable, str(floor), str(remote)],
+                },
                 work,
                 args.runs,
             )
-            st, out = timed([str(planner), "status", "--format", "json", "--remote", str(remote)], work, args.runs)
+            (ls, ls_cpu, ls_out), (py, py_cpu, _), (st, st_cpu, out), (fl, fl_cpu, fl_out) = (
+                r["ls"],
+                r["py"],
+                r["status"],
+                r["floor"],
+            )
             assert ls_out.count(b"\n") == 2 * n, "every tag is annotated: one ref line + one peeled line"
             doc = json.loads(out)
-            assert len(doc["components"]) == n // 5, len(doc["components"])
-            ls_cpu, st_cpu = CPU["git ls-remote"], CPU[f"{planner} status"]
-            budget, budget_cpu = 2 * ls + startup, 2 * ls_cpu + startup_cpu
+            assert len(doc["components"]) == n // 5 == len(json.loads(fl_out)["components"])
+            budget = 2 * ls + py
             print(
-                f"| {n} | {n // 5} | {ls * 1000:.0f} | {st * 1000:.0f} | {st / ls:.2f} | {budget * 1000:.0f} "
-                f"| {ls_cpu * 1000:.0f} / {st_cpu * 1000:.0f} / {budget_cpu * 1000:.0f} |"
+                f"| {n} | {n // 5} | {ls * 1000:.0f} | {py * 1000:.0f} | {st * 1000:.0f} | {budget * 1000:.0f} "
+                f"| {st / budget:.2f} | {fl * 1000:.0f} | {fl / budget:.2f} "
+                f"| {ls_cpu * 1000:.0f} / {py_cpu * 1000:.0f} / {st_cpu * 1000:.0f} / {fl_cpu * 1000:.0f} |"
             )
             print(f"  (built in {build:.1f} s; in-process: {breakdown(remote, work, args.runs)})", file=sys.stderr)
 

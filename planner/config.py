@@ -18,6 +18,8 @@ CONFIG_FILE = "planner.toml"
 
 @dataclass(frozen=True)
 class PlannerConfig:
+    """The settings of ``planner.toml`` (defaults when there is none)."""
+
     root: Path  # the repository the config belongs to
     remote: str = "origin"  # git remote name, URL or path
     environments: tuple[str, ...] | None = None  # promotion order; None: no config, infer

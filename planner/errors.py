@@ -38,6 +38,8 @@ class Span:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One compiler-style message: severity, text, where, and notes printed under it."""
+
     severity: Severity
     message: str
     span: Span | None = None

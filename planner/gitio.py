@@ -1,21 +1,32 @@
-"""The one place that starts git. Argument lists only, never a shell.
+"""Running git for the rest of the planner. Argument lists only, never a shell.
 
 Callers pass refs and names that came from plans or remotes; they must already have passed
-``planner.model`` validation, and ``run_git`` additionally refuses any positional argument that
-starts with ``-`` unless the caller marks it as an option. Failures become :class:`GitError`.
+``planner.model`` validation, and every git call additionally refuses any positional argument
+that starts with ``-`` unless the caller marks it as an option (the checks and git's fixed
+environment live in ``planner.gitproc``, shared with the status fast path). Failures become
+:class:`GitError`.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from planner.errors import PlannerError
+from planner.gitproc import Opt, Refused, git_argv, git_env, kill_all, remote_problem, start_git
+
+__all__ = [
+    "GitError",
+    "Opt",
+    "check_remote",
+    "collect",
+    "git_env",
+    "git_text",
+    "redact_url",
+    "run_git",
+    "run_git_concurrently",
+]
 
 
 class GitError(PlannerError):
@@ -27,64 +38,23 @@ class GitError(PlannerError):
         self.returncode = returncode
 
 
-@dataclass(frozen=True)
-class Opt:
-    """Marks an argument as an intended option (``Opt("--atomic")``) so it may start with ``-``."""
-
-    value: str
-
-
-# A fixed, predictable environment: no prompts, no pager, no user hooks changing output format.
-_BASE_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_PAGER": "cat",
-    "LC_ALL": "C",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    # Only real transports: git refuses ext:: (runs a command), fd:: (hangs on a file descriptor)
-    # and any other remote helper, whatever a remote URL or a config says.
-    "GIT_ALLOW_PROTOCOL": "file:git:ssh:http:https",
-}
-
-_ALLOWED_SCHEMES = frozenset({"file", "git", "ssh", "http", "https", "git+ssh", "ssh+git"})
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
 def check_remote(remote: str) -> str:
     """Refuse remotes git would hand to a transport helper; allow names, paths, scp-like and URLs.
 
     Checked before git runs so the user gets a clear message instead of a hang (``fd::3``) or a
     command run by git (``ext::sh -c ...``).
     """
-    allowed = "use a remote name, a path, user@host:path, or a file://, git://, ssh://, http(s):// URL"
-    if not remote or remote.startswith("-"):
-        raise GitError(f"remote {remote!r} is not valid: {allowed}")
-    if "::" in remote:
-        helper = remote.split("::", 1)[0]
-        raise GitError(f"remote {remote!r}: git transport helper {helper + '::'!r} is not supported; {allowed}")
-    m = _SCHEME.match(remote)
-    if m and m.group(1).lower() not in _ALLOWED_SCHEMES:
-        raise GitError(f"remote {remote!r}: URL scheme {m.group(1)!r} is not supported; {allowed}")
+    problem = remote_problem(remote)
+    if problem is not None:
+        raise GitError(problem)
     return remote
 
 
-def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(_BASE_ENV)
-    if extra:
-        env.update(extra)
-    return env
-
-
 def _argv(args: Sequence[str | Opt]) -> list[str]:
-    out: list[str] = []
-    for a in args:
-        if isinstance(a, Opt):
-            out.append(a.value)
-        elif a.startswith("-"):
-            raise GitError(f"refusing to pass {a!r} to git: it would be read as an option")
-        else:
-            out.append(a)
-    return out
+    try:
+        return git_argv(args)
+    except Refused as exc:
+        raise GitError(str(exc)) from None
 
 
 def run_git(
@@ -97,7 +67,7 @@ def run_git(
     timeout: float | None = 600,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git ARGS`` and return the completed process (stdout/stderr as bytes)."""
-    argv = ["git", *_argv(args)]
+    argv = _argv(args)
     try:
         proc = subprocess.run(  # argument list, never a shell
             argv,
@@ -108,10 +78,10 @@ def run_git(
             timeout=timeout,
             check=False,
         )
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed or not on PATH") from exc
     except subprocess.TimeoutExpired as exc:
         raise GitError(f"git {argv[1]} timed out after {timeout} s") from exc
+    except OSError as exc:
+        raise start_error(argv[1], exc) from exc
     if check:
         _raise_on_failure(proc)
     return proc
@@ -136,41 +106,50 @@ def run_git_concurrently(
     """Run independent git commands at the same time; ``commands`` is ``[(args, check), ...]``.
 
     Each one behaves like ``run_git(args, check=check)``; start-up and I/O overlap (a remote read
-    and a local ``for-each-ref`` cost one wait instead of two). Outputs are collected in order; a
-    later command whose pipe fills just waits for its turn.
+    and a local ``for-each-ref`` cost one wait instead of two).
     """
-    argvs = [["git", *_argv(args)] for args, _ in commands]
+    argvs = [_argv(args) for args, _ in commands]  # refuse before starting anything
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for argv in argvs:
-            procs.append(
-                subprocess.Popen(  # argument list, never a shell
-                    argv,
-                    cwd=cwd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    env=git_env(),
-                )
-            )
-        done: list[subprocess.CompletedProcess[bytes]] = []
-        for argv, proc in zip(argvs, procs, strict=True):
+        for args, _ in commands:
+            procs.append(start_git(args, cwd=cwd))
+    except OSError as exc:
+        kill_all(procs)
+        raise start_error(argvs[len(procs)][1], exc) from exc
+    return collect(procs, [check for _, check in commands], timeout=timeout)
+
+
+def collect(
+    procs: Sequence[subprocess.Popen[bytes]], checks: Sequence[bool], *, timeout: float | None = 600
+) -> list[subprocess.CompletedProcess[bytes]]:
+    """Wait for git processes started by ``planner.gitproc.start_git``, in order, like ``run_git``.
+
+    A later process whose pipe fills just waits for its turn. Failures raise :class:`GitError`
+    (for each ``check``); on any error no process outlives the call.
+    """
+    done: list[subprocess.CompletedProcess[bytes]] = []
+    try:
+        for proc in procs:
+            name = proc.args[1] if isinstance(proc.args, list) else "?"
             try:
                 out, errb = proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired as exc:
-                raise GitError(f"git {argv[1]} timed out after {timeout} s") from exc
-            done.append(subprocess.CompletedProcess(argv, proc.returncode, out, errb))
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed or not on PATH") from exc
+                raise GitError(f"git {name} timed out after {timeout} s") from exc
+            done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, errb))
     finally:
-        for proc in procs:  # on any error: no git process outlives the call
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for (_, check), cp in zip(commands, done, strict=True):
+        kill_all(procs)
+    for check, cp in zip(checks, done, strict=True):
         if check:
             _raise_on_failure(cp)
     return done
+
+
+def start_error(command: str, exc: OSError) -> GitError:
+    """The GitError for a git that could not start (``command``: e.g. ``ls-remote``)."""
+    if isinstance(exc, FileNotFoundError) and exc.filename in ("git", None):
+        return GitError("git is not installed or not on PATH")
+    where = f" in {exc.filename!r}" if exc.filename else ""
+    return GitError(f"cannot start git {command}{where}: {exc.strerror or exc}")
 
 
 def git_text(args: Sequence[str | Opt], *, cwd: Path | str | None = None, **kw: object) -> str:
@@ -182,6 +161,8 @@ def redact_url(text: str) -> str:
     words = []
     for word in text.split(" "):
         if "://" in word and "@" in word:
+            from urllib.parse import urlsplit, urlunsplit  # rare: only for a URL with credentials
+
             try:
                 parts = urlsplit(word)
                 if parts.username or parts.password:

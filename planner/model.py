@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from planner.errors import PlannerError
 
@@ -143,24 +143,28 @@ class Version:
         """True if ``text`` is meant as a version (DESIGN.md's rule), valid or not."""
         return bool(_VERSIONISH_RE.match(text))
 
+    def __post_init__(self) -> None:
+        # Computed once per version and stored as plain attributes (not fields: equality, hashing
+        # and repr ignore them): status prints and snapshots sort the same few versions 10,000
+        # times, and a cached_property costs a Python-level call per read.
+        # semver.org section 11: a pre-release sorts below its release; identifiers compare
+        # numerically when numeric, numeric < alphanumeric, and a longer list wins a tie.
+        pre = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in self.prerelease)
+        key = (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
+        base = f"v{self.major}.{self.minor}.{self.patch}"
+        object.__setattr__(self, "_sort_key", key)
+        object.__setattr__(self, "_text", f"{base}-{'.'.join(self.prerelease)}" if self.prerelease else base)
+
+    # Per-instance values set in __post_init__; declared ClassVar only so that they are not
+    # dataclass fields (plan artifacts serialise fields, equality and hashing compare them).
+    _sort_key: ClassVar[tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]]
+    _text: ClassVar[str]
+
     def __str__(self) -> str:
         return self._text
 
-    @functools.cached_property
-    def _text(self) -> str:  # status prints the same few versions thousands of times
-        base = f"v{self.major}.{self.minor}.{self.patch}"
-        return f"{base}-{'.'.join(self.prerelease)}" if self.prerelease else base
-
     def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         return self._sort_key
-
-    @functools.cached_property
-    def _sort_key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
-        # semver.org section 11: a pre-release sorts below its release; identifiers compare
-        # numerically when numeric, numeric < alphanumeric, and a longer list wins a tie.
-        # Cached: parsed versions are shared, and snapshots sort thousands of them.
-        pre = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in self.prerelease)
-        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):

@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,8 @@ from planner.fileio import loads_json, read_text_file
 from planner.model import ComponentRef, ModelError, Prefix, namespace_for_type, validate_name
 
 if TYPE_CHECKING:  # yaml is imported only when a manifest or a YAML file is read (start-up time)
+    from datetime import datetime
+
     import yaml
 
     from planner.refs import YamlRef
@@ -37,6 +38,8 @@ _MANIFEST_KEYS = {"name", "type", "path", "prefix", "uses"}
 
 @dataclass(frozen=True)
 class Component:
+    """One registered component, from components.json and/or its component.yaml."""
+
     name: str
     type: str  # edgit type: prompt, agent-definition, ...
     path: str  # repository-relative POSIX path of the component's file
@@ -56,6 +59,8 @@ class Component:
 
 @dataclass(frozen=True)
 class Registry:
+    """Every registered component, by reference, with the YAML references found in their files."""
+
     components: Mapping[ComponentRef, Component] = field(default_factory=dict)
     # References found in each component's YAML file (positions kept for diagnostics).
     yaml_refs: Mapping[ComponentRef, tuple[YamlRef, ...]] = field(default_factory=dict)
@@ -380,6 +385,8 @@ def load_registry(root: Path | str = ".") -> Registry:
 
 def edgit_timestamp(now: datetime | None = None) -> str:
     """``new Date().toISOString()``: UTC, milliseconds, ``Z``."""
+    from datetime import UTC, datetime  # only when writing: status never needs it
+
     now = (now or datetime.now(UTC)).astimezone(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 

@@ -9,19 +9,21 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import Opt, git_text, redact_url, run_git, run_git_concurrently
+from planner.gitio import GitError, collect, git_text, redact_url, run_git, start_error
+from planner.gitproc import FOR_EACH_REF, Refused, ls_remote_args, start_snapshot_reads
 from planner.model import _MAX_NAME, NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, TagName, Version, parse_slot
 
 LEDGER_REF = "refs/planner/ledger"
 _UNSEEN: object = object()
-_PATTERNS = ("refs/tags/components/*", "refs/tags/logic/*", "refs/planner/*")
 
 
 @dataclass(frozen=True)
 class RemoteTag:
+    """One tag as the remote advertises it."""
+
     tag: TagName
     object: str  # what the ref points at: a tag object (annotated) or a commit (lightweight)
     commit: str  # fully peeled (an edgit env tag may point at a version tag object)
@@ -33,24 +35,83 @@ class RemoteTag:
 
 @dataclass(frozen=True)
 class EnvPointer:
+    """Where an environment tag points, and the version found at that commit."""
+
     env: str
     tag: RemoteTag
     version: Version | None  # highest version tag at the same commit, None if no version is there
 
 
-@dataclass
+VersionRow = tuple[Version, str, str]  # (version, object, commit)
+EnvRow = tuple[str, str, str, "Version | None"]  # (env, object, commit, highest version at that commit)
+
+
 class ComponentState:
-    ref: ComponentRef
-    prefix: Prefix
-    versions: dict[Version, RemoteTag] = field(default_factory=dict)  # semver-sorted after build
-    envs: dict[str, EnvPointer] = field(default_factory=dict)  # sorted by env name after build
+    """One component's tags on the remote.
+
+    Kept as compact rows of shared strings and versions: ``planner status`` reads 10,000 tags and
+    needs only their text, so the typed per-tag objects (``versions``, ``envs``) are built on
+    first use, once per component.
+    """
+
+    __slots__ = ("_envs", "_versions", "env_rows", "prefix", "ref", "version_rows")
+
+    def __init__(self, ref: ComponentRef, prefix: Prefix) -> None:
+        self.ref = ref
+        self.prefix = prefix
+        self.version_rows: list[VersionRow] = []  # semver ascending once built
+        self.env_rows: list[EnvRow] = []  # by env name once built
+        self._versions: dict[Version, RemoteTag] | None = None
+        self._envs: dict[str, EnvPointer] | None = None
+
+    def _finish(self) -> None:
+        """Sort the rows and give each env tag the highest version at its commit."""
+        rows = self.version_rows
+        if len(rows) > 1:
+            rows.sort(key=_row_key)
+        envs = self.env_rows
+        if envs and rows:
+            at = {commit: v for v, _, commit in rows}  # ascending: the highest version wins
+            envs = self.env_rows = [(e, o, c, at.get(c)) for e, o, c, _ in envs]
+        if len(envs) > 1:
+            envs.sort(key=_env_key)
+
+    def _tag(self, slot: Version | str, obj: str, commit: str) -> RemoteTag:
+        return RemoteTag(TagName(self.prefix, self.ref.namespace, self.ref.name, slot), obj, commit)
+
+    @property
+    def versions(self) -> dict[Version, RemoteTag]:
+        """Semver ascending."""
+        if self._versions is None:
+            self._versions = {v: self._tag(v, o, c) for v, o, c in self.version_rows}
+        return self._versions
+
+    @property
+    def envs(self) -> dict[str, EnvPointer]:
+        """By env name."""
+        if self._envs is None:
+            self._envs = {e: EnvPointer(e, self._tag(e, o, c), v) for e, o, c, v in self.env_rows}
+        return self._envs
 
     def versions_at(self, commit: str) -> list[Version]:
-        return [v for v, t in self.versions.items() if t.commit == commit]
+        return [v for v, _, c in self.version_rows if c == commit]
 
     @property
     def latest(self) -> Version | None:
-        return next(reversed(self.versions), None) if self.versions else None
+        return self.version_rows[-1][0] if self.version_rows else None
+
+    def __repr__(self) -> str:
+        return (
+            f"ComponentState({self.ref}, {self.prefix}, {len(self.version_rows)} versions, {len(self.env_rows)} envs)"
+        )
+
+
+def _row_key(row: VersionRow) -> tuple[object, ...]:
+    return row[0]._sort_key
+
+
+def _env_key(row: EnvRow) -> str:
+    return row[0]
 
 
 @dataclass(frozen=True)
@@ -69,8 +130,10 @@ class Divergence:
 
 @dataclass(frozen=True)
 class RepoState:
+    """The remote's components, versions and environments, read once (see ``snapshot``)."""
+
     remote: str  # URL or path, credentials removed
-    components: Mapping[ComponentRef, ComponentState]
+    components: Mapping[ComponentRef, ComponentState]  # sorted by (namespace, name)
     refs: Mapping[str, str]  # every ref read from the remote -> the object it points at
     ledger: str | None = None  # commit of refs/planner/ledger on the remote
     divergences: tuple[Divergence, ...] = ()
@@ -81,7 +144,7 @@ class RepoState:
         return self.components.get(ref)
 
     def env_names(self) -> list[str]:
-        return sorted({e for c in self.components.values() for e in c.envs})
+        return sorted({row[0] for c in self.components.values() for row in c.env_rows})
 
 
 # One pass over the whole output: a ref line, then (for an annotated tag) its ``^{}`` peeled line.
@@ -118,11 +181,9 @@ def build_state(
     local_refs: Mapping[str, str] | None = None,
 ) -> RepoState:
     """Pure: assemble a RepoState from already-read refs (also used by tests and benchmarks)."""
-    comps: dict[ComponentRef, ComponentState] = {}
-    by_name: dict[tuple[str, str], ComponentState] = {}  # (namespace, name) -> state, no object per ref
+    by_name: dict[tuple[str, str], ComponentState] = {}  # (namespace, name) -> state
     ignored: list[str] = []
     problems: list[str] = []
-    env_tags: list[tuple[ComponentState, str, RemoteTag]] = []
     ledger: str | None = None
     slots: dict[str, Version | str | None] = {}  # remotes repeat a few slot texts: validate each once
     fast = _TAG_REF.fullmatch
@@ -139,7 +200,6 @@ def build_state(
             if slot is None:
                 ignored.append(ref)
                 continue
-            tag = TagName(prefix, namespace, name, slot)  # type: ignore[arg-type]
         elif ref == LEDGER_REF:
             ledger = commit
             continue
@@ -150,42 +210,29 @@ def build_state(
             if parsed is None:
                 ignored.append(ref)
                 continue
-            tag, namespace, name, slot = parsed, parsed.namespace, parsed.name, parsed.slot
-        rt = RemoteTag(tag, obj, commit)
+            prefix, namespace, name, slot = parsed.prefix, parsed.namespace, parsed.name, parsed.slot
         cs = by_name.get((namespace, name))
         if cs is None:
-            cref = ComponentRef(namespace, name)
-            cs = by_name[(namespace, name)] = comps[cref] = ComponentState(cref, tag.prefix)
-        elif cs.prefix != tag.prefix:
+            cs = by_name[(namespace, name)] = ComponentState(ComponentRef(namespace, name), prefix)  # type: ignore[arg-type]
+        elif cs.prefix != prefix:
             problems.append(f"{cs.ref} has tags under both 'components/' and 'logic/' ({ref})")
             continue
         if isinstance(slot, Version):
-            cs.versions[slot] = rt
+            cs.version_rows.append((slot, obj, commit))
         else:
-            env_tags.append((cs, slot, rt))  # type: ignore[arg-type]
-    by_commit: dict[tuple[int, str], Version] = {}  # (id of the component state, commit) -> version
-    for cs in comps.values():
-        if len(cs.versions) > 1:
-            cs.versions = dict(sorted(cs.versions.items(), key=_version_key))
-        for v, t in cs.versions.items():  # ascending, so the highest version at a commit wins
-            by_commit[(id(cs), t.commit)] = v
-    for cs, env, rt in env_tags:
-        cs.envs[env] = EnvPointer(env, rt, by_commit.get((id(cs), rt.commit)))
-    for cs in comps.values():
-        if len(cs.envs) > 1:
-            cs.envs = dict(sorted(cs.envs.items()))
+            cs.env_rows.append((slot, obj, commit, None))  # type: ignore[arg-type]
+    for cs in by_name.values():
+        cs._finish()
+    refs = {ref: obj for ref, (obj, _) in remote_refs.items()}
     divergences: list[Divergence] = []
-    if local_refs is not None:
-        for ref, local_oid in sorted(local_refs.items()):
-            remote_entry = remote_refs.get(ref)
-            if remote_entry is None:
-                divergences.append(Divergence(ref, local_oid, None))
-            elif remote_entry[0] != local_oid:
-                divergences.append(Divergence(ref, local_oid, remote_entry[0]))
+    if local_refs:
+        # Set difference in C: a local clone usually holds every remote tag, unchanged.
+        for ref, local_oid in sorted(local_refs.items() - refs.items()):
+            divergences.append(Divergence(ref, local_oid, refs.get(ref)))
     return RepoState(
         remote=redact_url(remote),
         components={cs.ref: cs for _, cs in sorted(by_name.items())},  # (namespace, name): C-level compares
-        refs={ref: obj for ref, (obj, _) in remote_refs.items()},
+        refs=refs,
         ledger=ledger,
         divergences=tuple(divergences),
         ignored=tuple(sorted(ignored)),
@@ -193,26 +240,9 @@ def build_state(
     )
 
 
-def _version_key(item: tuple[Version, RemoteTag]) -> tuple[object, ...]:
-    return item[0]._sort_key
-
-
-def _ls_remote_args(remote: str) -> list[str | Opt]:
-    # A remote that looks like an option is refused by run_git; patterns stay positional.
-    return ["ls-remote", remote, *_PATTERNS]
-
-
-_FOR_EACH_REF: list[str | Opt] = [
-    "for-each-ref",
-    Opt("--format=%(objectname) %(refname)"),
-    "refs/tags/components/",
-    "refs/tags/logic/",
-]
-
-
 def read_remote_refs(remote: str, cwd: Path | str | None = None) -> dict[str, tuple[str, str]]:
     """ONE ``git ls-remote`` for our tag prefixes and the ledger ref."""
-    return parse_ls_remote(git_text(_ls_remote_args(remote), cwd=cwd or "."))
+    return parse_ls_remote(git_text(ls_remote_args(remote), cwd=cwd or "."))
 
 
 def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
@@ -228,14 +258,29 @@ def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
 
 def read_local_refs(repo: Path | str) -> dict[str, str]:
     """ONE ``git for-each-ref`` of local tags under our prefixes: {ref: object id}."""
-    return _parse_local(run_git(_FOR_EACH_REF, cwd=repo, check=False))
+    return _parse_local(run_git(FOR_EACH_REF, cwd=repo, check=False))
 
 
-def snapshot(remote: str, repo: Path | str | None = None) -> RepoState:
-    """Read the remote once (and the local checkout once, if given) and build the snapshot."""
+def start_reads(remote: str, repo: Path | str) -> list[subprocess.Popen[bytes]]:
+    """Start both reads of a snapshot (they run at the same time); finish with ``snapshot(started=)``."""
+    try:
+        return start_snapshot_reads(remote, repo)
+    except Refused as exc:
+        raise GitError(str(exc)) from None
+    except OSError as exc:
+        raise start_error("ls-remote", exc) from exc
+
+
+def snapshot(
+    remote: str, repo: Path | str | None = None, *, started: list[subprocess.Popen[bytes]] | None = None
+) -> RepoState:
+    """Read the remote once (and the local checkout once, if given) and build the snapshot.
+
+    ``started``: the processes of ``start_reads(remote, repo)``, already running.
+    """
     if repo is None:
         return build_state(remote, read_remote_refs(remote), None)
     # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
-    remote_proc, local_proc = run_git_concurrently([(_ls_remote_args(remote), True), (_FOR_EACH_REF, False)], cwd=repo)
+    remote_proc, local_proc = collect(started or start_reads(remote, repo), [True, False])
     remote_refs = parse_ls_remote(remote_proc.stdout.decode("utf-8", "replace"))
     return build_state(remote, remote_refs, _parse_local(local_proc))

@@ -6,21 +6,28 @@ contract (docs/foundation.md); ``STATUS_SCHEMA`` changes whenever it changes inc
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import PlannerError
 from planner.model import ComponentRef, ModelError, Prefix
-from planner.registry import Registry
+from planner.registry import Component, Registry
 from planner.state import ComponentState, RepoState
+
+if TYPE_CHECKING:
+    import subprocess
 
 STATUS_SCHEMA = "planner.status/1"
 
 
 def select_components(registry: Registry, state: RepoState, component: str | None) -> list[ComponentRef]:
     """Every component known to the registry or the remote, or just the one asked for."""
-    # Same order as ComponentRef's own (namespace, name), compared as plain tuples in C.
-    refs = sorted(set(registry.components) | set(state.components), key=lambda r: (r.namespace, r.name))
+    refs = list(state.components)  # already sorted by (namespace, name)
+    unseen = [r for r in registry.components if r not in state.components]  # registered, no tags yet
+    if unseen:
+        # Same order as ComponentRef's own (namespace, name), compared as plain tuples in C.
+        refs = sorted(refs + unseen, key=lambda r: (r.namespace, r.name))
     if component is None:
         return refs
     if "/" in component:
@@ -40,26 +47,28 @@ def select_components(registry: Registry, state: RepoState, component: str | Non
 
 def _component_doc(
     ref: ComponentRef,
-    registry: Registry,
-    deps: dict[ComponentRef, frozenset[ComponentRef]],
+    reg: Component | None,
+    uses: frozenset[ComponentRef],
     cs: ComponentState | None,
     envs: list[str],
 ) -> dict[str, Any]:
-    reg = registry.get(ref)
+    # Read from the snapshot's compact rows: no per-tag objects (10,000 tags, see bench/README.md).
     prefix: Prefix = reg.prefix if reg else cs.prefix if cs else "components"
+    pointers = {e: (o, c, v) for e, o, c, v in cs.env_rows} if cs else {}
     env_docs: dict[str, Any] = {}
     for env in envs:
-        p = cs.envs.get(env) if cs else None
-        env_docs[env] = (
-            None
-            if p is None
-            else {
-                "version": str(p.version) if p.version else None,
-                "commit": p.tag.commit,
-                "tag_object": p.tag.object,
-                "ref": p.tag.ref,
+        p = pointers.get(env)
+        if p is None:
+            env_docs[env] = None
+        else:
+            obj, commit, version = p
+            env_docs[env] = {
+                "version": str(version) if version else None,
+                "commit": commit,
+                "tag_object": obj,
+                "ref": f"refs/tags/{cs.prefix}/{ref}/{env}",  # type: ignore[union-attr]
             }
-        )
+    versions = [str(v) for v, _, _ in cs.version_rows] if cs else []
     return {
         "component": str(ref),
         "type": ref.type,
@@ -68,18 +77,20 @@ def _component_doc(
         "needs_rebuild": prefix == "logic",
         "registered": reg is not None,
         "path": reg.path if reg else None,
-        "uses": sorted(str(u) for u in deps.get(ref, ())),
-        "latest": str(cs.latest) if cs and cs.latest else None,
+        "uses": sorted(str(u) for u in uses),
+        "latest": versions[-1] if versions else None,
         # Version strings only (semver ascending): commits and tag objects of versions are in the
         # library's RepoState; keeping them out halves the document on a 10,000-tag remote.
-        "versions": [str(v) for v in cs.versions] if cs else [],
+        "versions": versions,
         "envs": env_docs,
     }
 
 
 def prefix_mismatches(registry: Registry, state: RepoState, refs: list[ComponentRef]) -> list[str]:
     """Components whose registry prefix differs from where their tags live on the remote."""
-    out = []
+    out: list[str] = []
+    if not registry.components:
+        return out
     for ref in refs:
         reg, cs = registry.get(ref), state.component(ref)
         if reg is not None and cs is not None and reg.prefix != cs.prefix:
@@ -92,11 +103,21 @@ def build_status(
 ) -> dict[str, Any]:
     """The ``planner status --format json`` document (see docs/foundation.md)."""
     refs = select_components(registry, state, component)
-    envs = state.env_names()
-    if env is not None:
-        envs = [env]
+    envs = [env] if env is not None else state.env_names()
     deps = registry.dependencies()
-    comps = [_component_doc(r, registry, deps, state.component(r), envs) for r in refs]
+    registered, remote = registry.components, state.components
+    none: frozenset[ComponentRef] = frozenset()
+    comps = [
+        # Lookups skipped when there is nothing to find: hashing a ComponentRef is Python code.
+        _component_doc(
+            r,
+            registered.get(r) if registered else None,
+            deps.get(r, none) if deps else none,
+            remote.get(r),
+            envs,
+        )
+        for r in refs
+    ]
     return {
         "schema": STATUS_SCHEMA,
         "remote": state.remote,
@@ -106,6 +127,11 @@ def build_status(
         "ignored_refs": list(state.ignored),
         "problems": list(state.problems) + prefix_mismatches(registry, state, refs),
     }
+
+
+def dump_json(doc: dict[str, Any]) -> str:
+    """The document as compact JSON on one line (the C encoder; the document has no cycles to check)."""
+    return json.dumps(doc, separators=(",", ":"), check_circular=False) + "\n"
 
 
 def state_warnings(doc: dict[str, Any]) -> list[str]:
@@ -123,18 +149,32 @@ def state_warnings(doc: dict[str, Any]) -> list[str]:
 
 
 def status_document(
-    repo: Path, *, component: str | None = None, env: str | None = None, remote: str | None = None
+    repo: Path,
+    *,
+    component: str | None = None,
+    env: str | None = None,
+    remote: str | None = None,
+    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Read config, registry and the remote snapshot; return the status document and warnings."""
+    """Read config, registry and the remote snapshot; return the status document and warnings.
+
+    ``started``: the snapshot's git reads, already started by ``planner.state.start_reads`` for
+    ``remote`` in ``repo`` (the ``planner status`` fast path starts them before importing this).
+    """
     from planner.config import load_config
+    from planner.gitproc import kill_all
     from planner.model import validate_env
     from planner.registry import load_registry
     from planner.state import snapshot
 
-    if env is not None:
-        validate_env(env)
-    cfg = load_config(repo)
-    registry = load_registry(repo)
-    state = snapshot(remote or cfg.remote, repo)
+    try:
+        if env is not None:
+            validate_env(env)
+        cfg = load_config(repo)
+        registry = load_registry(repo)
+    except BaseException:
+        kill_all(started or [])  # the reads' results are not wanted any more
+        raise
+    state = snapshot(remote or cfg.remote, repo, started=started)
     doc = build_status(registry, state, component=component, env=env)
     return doc, state_warnings(doc) + [w.render() for w in registry.warnings]

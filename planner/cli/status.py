@@ -56,10 +56,8 @@ def status(
     repo: RepoOpt = Path("."),
 ) -> None:
     """What each environment points at, with semver-sorted versions."""
-    import json
-
     from planner.errors import PlannerError
-    from planner.status import status_document
+    from planner.status import dump_json, status_document
 
     if fmt not in ("text", "json"):
         raise PlannerError(f"unknown --format {fmt!r}: use text or json")
@@ -67,6 +65,6 @@ def status(
     for w in warnings:
         print(w, file=sys.stderr)
     if fmt == "json":
-        sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")  # C encoder: compact
+        sys.stdout.write(dump_json(doc))
     else:
         render_table(doc)
