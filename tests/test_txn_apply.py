@@ -238,3 +238,15 @@ def test_plan_and_apply_share_one_pipeline(fx: TxnFixture) -> None:
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["plan_id"] == planned["plan_id"]
     assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext1"]
+
+
+def test_ledger_actor_from_ci_or_git_config(tmp_path: Path) -> None:
+    from planner.txn.ledger import actor
+
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "config", "user.name", "Ana Lyst")
+    git(tmp_path, "config", "user.email", "ana@example.invalid")
+    assert actor(tmp_path, environ={}) == "Ana Lyst <ana@example.invalid>"
+    assert actor(tmp_path, environ={"GITHUB_ACTOR": "octocat"}) == "octocat"
+    git(tmp_path, "config", "--add", "user.name", "Later Name")  # several values: the last wins, as in git
+    assert actor(tmp_path, environ={}) == "Later Name <ana@example.invalid>"

@@ -28,10 +28,13 @@ def actor(repo: Path | str, environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("GITHUB_ACTOR"):
         return env["GITHUB_ACTOR"]
-    proc = run_git(["config", "user.name"], cwd=repo, check=False)
-    name = proc.stdout.decode("utf-8", "replace").strip()
-    proc = run_git(["config", "user.email"], cwd=repo, check=False)
-    email = proc.stdout.decode("utf-8", "replace").strip()
+    # One git call for both keys; the last value of a key wins, as with `git config KEY`.
+    proc = run_git(["config", Opt("--get-regexp"), r"^user\.(name|email)$"], cwd=repo, check=False)
+    found: dict[str, str] = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(" ")
+        found[key] = value.strip()
+    name, email = found.get("user.name", ""), found.get("user.email", "")
     return f"{name} <{email}>" if email else (name or "unknown")
 
 
