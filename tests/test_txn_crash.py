@@ -70,6 +70,8 @@ CASES = [
     ("committed:2", True, "new"),
     ("project:2", True, "new"),
     ("projected:2", True, "new"),
+    ("verify:2", True, "new"),  # recover runs the last phase's checks again: they pass
+    ("verify:2", False, "old"),  # ... they fail: recover undoes, as the live apply would have
     ("done", True, "new"),
     ("compensate", False, "old"),
     ("undo-pushed", False, "old"),
@@ -83,7 +85,7 @@ def test_every_crash_point_is_covered() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("point", "ok", "end"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("point", "ok", "end"), CASES, ids=[f"{c[0]}{'' if c[1] else '-failing'}" for c in CASES])
 def test_crash_then_recover_is_all_old_or_all_new(tmp_path: Path, point: str, ok: bool, end: str) -> None:
     fx = build(tmp_path)
     with check_server() as (base, _hits):
@@ -98,7 +100,11 @@ def test_crash_then_recover_is_all_old_or_all_new(tmp_path: Path, point: str, ok
             refused = fx.cli("apply", "--plan", str(path))
             assert refused.returncode == 6 and "planner recover" in refused.stderr
         rec = fx.cli("recover")
-    assert rec.returncode == 0, rec.stderr
+    if point == "verify:2" and not ok:
+        assert rec.returncode == 1, rec.stderr
+        assert "undone by recover" in rec.stderr and f"GET {base}/bad" in rec.stderr
+    else:
+        assert rec.returncode == 0, rec.stderr
     got = state(fx)
     assert got == (old if end == "old" else new)
     assert not (fx.work / ".planner/journal/current.jsonl").exists()

@@ -445,9 +445,14 @@ def run_phases(ctx: Context, intent: dict[str, Any], start: int, ledger_parent: 
         ctx.journal.write("projected", phase=index)
         if phase["verifies"]:
             ctx.journal.write("verify", phase=index)
-            for v in phase["verifies"]:
-                run_check(VerifyCheck(v["step_id"], v["env"], v["url"], v["expect"], v["within"], 0), ctx.progress)
+            run_verifies(ctx, phase["verifies"])
     return commits
+
+
+def run_verifies(ctx: Context, verifies: Sequence[Mapping[str, Any]]) -> None:
+    """The verify checks recorded in a phase of the intent; raises VerifyError on the first failure."""
+    for v in verifies:
+        run_check(VerifyCheck(v["step_id"], v["env"], v["url"], v["expect"], v["within"], 0), ctx.progress)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 Rule: a push is atomic, so each attempted commit either landed or did not (``engine.landed``
 reads the remote once). If the LAST phase that commits has landed, every earlier one has too:
-roll forward (write the environment keys again, idempotently, and read them back). Otherwise,
-or when the apply was already compensating, undo: move landed tags back with leases, rewind the
-ledger with a lease, restore every recorded KV value. Either way the end is all-new or all-old.
-Verify checks are not re-run by recover (they belong to the live apply).
+roll forward (write the environment keys again, idempotently, and read them back), then run the
+verify checks from that phase on again, as the live apply would have: if one fails, undo, as the
+live apply would have. Otherwise, or when the apply was already compensating, undo: move landed
+tags back with leases, rewind the ledger with a lease, restore every recorded KV value. Either
+way the end is all-new or all-old.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ from planner.txn.engine import (
     commits_from_journal,
     landed,
     read_back,
+    run_verifies,
     undo,
     write_kv,
 )
+from planner.txn.errors import ApplyFailedError
 from planner.txn.journal import Journal, JournalError
 from planner.txn.lock import checkout_lock
+from planner.txn.verify import VerifyError
 
 Outcome = Literal["nothing", "finished", "undone"]
 
@@ -83,6 +87,18 @@ def recover(
             write_kv(ctx, project)
             read_back(ctx, project)
             journal.write("projected", phase=last_phase, recover=True)
+            # The crash may have come before or during these checks: GETs, safe to run again.
+            verifies = [v for p in intent["phases"][committing[-1] :] for v in p["verifies"]]
+            if verifies:
+                journal.write("verify", phase=last_phase, recover=True)
+                try:
+                    run_verifies(ctx, verifies)
+                except VerifyError as exc:
+                    log(f"{exc.message}: undoing apply {apply_id}")
+                    undo(ctx, intent, journal.load())
+                    raise ApplyFailedError(
+                        f"apply {apply_id} was undone by recover (everything is back as before): {exc.message}"
+                    ) from exc
             journal.write("done", recover=True)
             journal.finish(apply_id)
             return RecoverResult("finished", apply_id, f"apply {apply_id} finished: everything is in its new state")
