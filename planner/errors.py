@@ -36,6 +36,19 @@ class Span:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of a source file as parsers number them: split at ``\n`` only (``str.splitlines``
+    also splits at form feeds, ``\x1c``-``\x1e``, ``\x85``, U+2028 and a lone CR), CRLF's CR dropped."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it does not start another
+    return [line.removesuffix("\r") for line in lines]
+
+
+# Shown as '?' under a diagnostic: one character each, so the caret stays aligned.
+_UNPRINTABLE = {c: "?" for c in [*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, 0x85, 0x2028, 0x2029]}
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One compiler-style message: severity, text, where, and notes printed under it."""
@@ -50,9 +63,10 @@ class Diagnostic:
         head = f"{self.span}: " if self.span else ""
         out = [f"{head}{self.severity}: {self.message}"]
         if self.span is not None and source is not None:
-            lines = source.splitlines()
+            lines = source_lines(source)
             if 1 <= self.span.line <= len(lines):
-                text = lines[self.span.line - 1].expandtabs(1)
+                # Control characters would garble the two lines shown (a lone CR moves the cursor).
+                text = lines[self.span.line - 1].expandtabs(1).translate(_UNPRINTABLE)
                 width = 1
                 if self.span.end_line == self.span.line and self.span.end_column:
                     width = max(1, self.span.end_column - self.span.column)

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from planner.changes import ComputedPlan, TagChange
 from planner.config import CONFIG_FILE, PlannerConfig
-from planner.errors import EXIT_POLICY, Diagnostic, DiagnosticError, PlannerError, Span
+from planner.errors import EXIT_POLICY, Diagnostic, DiagnosticError, PlannerError, Span, source_lines
 from planner.model import ModelError, TagName, validate_env
 from planner.state import RepoState
 
@@ -360,7 +360,7 @@ def _fail(config: PlannerConfig, message: str, needle: str) -> DiagnosticError:
     text = file.read_text(encoding="utf-8") if file.exists() else ""
     line, col = 1, 1
     for n in (needle, "[policy"):
-        hit = next(((i, s.find(n)) for i, s in enumerate(text.splitlines(), 1) if n and n in s), None)
+        hit = next(((i, s.find(n)) for i, s in enumerate(source_lines(text), 1) if n and n in s), None)
         if hit is not None:
             line, col = hit[0], hit[1] + 1
             break

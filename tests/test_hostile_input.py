@@ -297,3 +297,27 @@ def test_validate_non_utf8_yaml(edgit_repo: EdgitRepo, capsys: pytest.CaptureFix
     edgit_repo.push()
     err = _err(capsys, ["validate", str(edgit_repo.work / "conf/x.yaml"), "--repo", str(edgit_repo.work)])
     assert "conf/x.yaml:1:4: error: not UTF-8 text: byte 0xff at byte offset 3 (line 1)" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "shown"),
+    [
+        # Parsers count lines at "\n" only; str.splitlines also splits at \f, U+2028, a lone CR...
+        ('plan "p" {\f promote a v1.0.0 staging }', 1, 'plan "p" {? promote a v1.0.0 staging }'),
+        ('# a\u2028b\nplan "p" { promote a v1.0.0 staging }', 2, 'plan "p" { promote a v1.0.0 staging }'),
+        ('plan "p" {\r\n promote a v1.0.0 staging }\r\n', 2, " promote a v1.0.0 staging }"),
+        ('plan "p" { promote a v1.0.0 \rstaging }', 1, 'plan "p" { promote a v1.0.0 ?staging }'),
+    ],
+    ids=["form-feed", "line-separator", "crlf", "lone-cr"],
+)
+def test_diagnostic_shows_the_line_the_parser_means(text: str, line: int, shown: str) -> None:
+    from planner.lang.parser import parse_plan
+
+    with pytest.raises(DiagnosticError) as err:
+        parse_plan(text, "f.plan")
+    d = err.value.diagnostics[0]
+    assert d.span is not None and d.span.line == line
+    rendered = err.value.render().split("\n")
+    assert rendered[1] == f"    {shown}"
+    caret = rendered[2].index("^") - 4
+    assert shown[caret:].startswith("staging")  # the caret sits under the token the parser reported

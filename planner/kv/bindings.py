@@ -30,7 +30,7 @@ from typing import Any
 
 from planner.config import CONFIG_FILE, PlannerConfig
 from planner.content import sha256_hex
-from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
+from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span, source_lines
 from planner.fileio import loads_json, loads_toml, read_text_file
 from planner.kv.base import KVError, KVStore
 from planner.kv.layout import DEFAULT_LAYOUT, KNOWN_LAYOUTS
@@ -101,7 +101,7 @@ def _fail(config: PlannerConfig, message: str, needle: str | None = None) -> Dia
     for n in (needle, "[kv"):
         if not n:
             continue
-        for i, src in enumerate(text.splitlines(), 1):
+        for i, src in enumerate(source_lines(text), 1):
             pos = src.find(n)
             if pos >= 0:
                 line, col = i, pos + 1
