@@ -3,11 +3,12 @@
 Typer (with pydantic, click and rich behind it) costs several hundred milliseconds to import,
 more than reading a 10,000-tag remote. Scripts poll ``status --format json``, so that one
 read-only command is parsed here by hand when its arguments are plain; anything else (help, other
-commands, unusual spellings) and every error goes through the full CLI, which then prints and
-exits exactly as it always does. Status is read-only, so re-running it on error is harmless.
+commands, unusual spellings) goes through the full CLI. The fast path makes the same checks and
+library calls as the ``status`` command and reports errors with the same function
+(``planner.errors.report``), so output and exit codes are the same (tests compare them).
 
-On the fast path the two git reads start first (``planner.gitproc`` needs only the standard
-library), the planner is imported while git works, and the process ends with ``os._exit`` once
+On the fast path the two git reads start first when that is safe (``planner.gitproc`` needs only
+the standard library; see ``start_reads_early``), the planner is imported while git works, and the process ends with ``os._exit`` once
 the output is flushed: freeing the 10,000-tag object graph one object at a time is wasted work.
 """
 
@@ -52,61 +53,76 @@ def start_reads_early(opts: dict[str, str]) -> tuple[str, list[subprocess.Popen[
     """Start the snapshot's two git reads before the rest of the planner is imported.
 
     git needs ~40 ms to answer for a 10,000-tag remote; importing the planner's modules takes about
-    as long, so they overlap instead of adding up. Only when the remote is known without reading
-    ``planner.toml`` (given, or no config file: ``origin``); None means "start them later".
+    as long, so they overlap instead of adding up. Only when nothing read later can make the run
+    fail before git is needed, and nothing git starts can outlive it: ``--repo`` is a work tree,
+    the remote is given (not looked up in ``planner.toml``) and is a path, ``file://`` or
+    ``git://`` (http(s) and ssh run helper processes that a killed git leaves behind). None means
+    "start them later", after the arguments and files are checked.
     """
-    from planner.gitproc import Refused, start_snapshot_reads
+    from planner.gitproc import Refused, runs_no_helper, start_snapshot_reads, work_tree_problem
 
     repo = opts.get("--repo", ".")
     remote = opts.get("--remote")
-    if remote is None:
-        if os.path.exists(os.path.join(repo, "planner.toml")):
-            return None
-        remote = "origin"
+    if remote is None or not runs_no_helper(remote) or work_tree_problem(repo) is not None:
+        return None
     try:
         return remote, start_snapshot_reads(remote, repo)
     except (Refused, OSError):
-        return None  # the normal path reports it
+        return None  # the normal order reports it
 
 
-def fast_status(opts: dict[str, str]) -> bool:
-    """Print the status JSON; False (nothing printed) if anything went wrong."""
+def fast_status(opts: dict[str, str]) -> tuple[int, str]:
+    """(exit code, JSON document or ""): the library calls of the full CLI's ``status`` command,
+    with its checks of ``--repo`` and ``--remote`` and its error report."""
     early = start_reads_early(opts)
     from pathlib import Path
 
-    from planner.errors import PlannerError
+    from planner.errors import PlannerError, report
+    from planner.gitio import check_remote
+    from planner.gitproc import work_tree_problem
     from planner.status import dump_json, status_document
 
-    remote, started = early if early else (opts.get("--remote"), None)
+    repo, remote = opts.get("--repo", "."), opts.get("--remote")
     try:
+        problem = work_tree_problem(repo)  # as the --repo option's check in planner.cli.options
+        if problem is not None:
+            raise PlannerError(problem)
+        if remote is not None:
+            check_remote(remote)  # as the --remote option's check
         doc, warnings = status_document(
-            Path(opts.get("--repo", ".")),
+            Path(repo),
             component=opts.get("component"),
             env=opts.get("--env"),
             remote=remote,
-            started=started,
+            started=early[1] if early else None,
         )
-    except PlannerError:
-        return False
+    except PlannerError as exc:
+        report(exc)
+        return exc.exit_code, ""
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130, ""
     for w in warnings:
         print(w, file=sys.stderr)
-    sys.stdout.write(dump_json(doc))
-    return True
+    return 0, dump_json(doc)
 
 
 def main() -> None:
     opts = parse_fast_status(sys.argv[1:])
-    if opts is not None:
-        # A short-lived process that allocates one object graph and exits: the cyclic GC would
-        # only rescan it again and again (a third of the time on a 50,000-tag remote).
-        gc.disable()
-        if fast_status(opts):
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            except OSError:  # e.g. a closed pipe
-                os._exit(1)
-            os._exit(0)  # done: skip freeing the object graph one object at a time
-    from planner.cli import main as cli_main
+    if opts is None:
+        from planner.cli import main as cli_main
 
-    cli_main()
+        cli_main()
+        return
+    # A short-lived process that allocates one object graph and exits: the cyclic GC would only
+    # rescan it again and again (a third of the time on a 50,000-tag remote).
+    gc.disable()
+    code, out = fast_status(opts)
+    from planner.fileio import finish_stdout
+
+    code = finish_stdout(code, out)
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    os._exit(code)  # done: skip freeing the object graph one object at a time

@@ -7,6 +7,7 @@ user: third-party errors are translated at the boundary (``raise XError(...) fro
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -140,3 +141,13 @@ class DiagnosticSink:
     @property
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.items)
+
+
+def report(exc: PlannerError) -> None:
+    """Print an error for a user on stderr: ``error: message`` or the rendered diagnostics."""
+    if isinstance(exc, DiagnosticError):
+        print(exc.render(), file=sys.stderr)
+    else:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for d in exc.diagnostics:
+            print(d.render(), file=sys.stderr)

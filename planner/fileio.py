@@ -9,14 +9,46 @@ expected, a missing parent, a permission problem or bytes that are not UTF-8 bec
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
+from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError, PlannerError, Span
 
 
 class FileError(PlannerError):
     """A file could not be read or written."""
+
+
+def detach_stdout() -> None:
+    """Point stdout at /dev/null: nothing more can be written, and Python's exit-time flush of a
+    closed pipe must not print an "Exception ignored" message."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # replaced by a test's capture, or closed
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def finish_stdout(code: int, text: str = "") -> int:
+    """Write ``text`` and flush stdout before exiting with ``code``: a reader that went away
+    (``| head``) ends the command quietly with exit 1; any other write error (a full disk) is
+    reported, exit 1. The exit code to use is returned."""
+    try:
+        if text:
+            sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        detach_stdout()
+        return code or EXIT_ERROR
+    except OSError as exc:
+        detach_stdout()
+        print(f"error: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return code
 
 
 def _os_reason(exc: OSError) -> str:

@@ -9,6 +9,7 @@ environment live in ``planner.gitproc``, shared with the status fast path). Fail
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,7 +82,7 @@ def run_git(
     except subprocess.TimeoutExpired as exc:
         raise GitError(f"git {argv[1]} timed out after {timeout} s") from exc
     except OSError as exc:
-        raise start_error(argv[1], exc) from exc
+        raise start_error(argv, exc, cwd) from exc
     if check:
         _raise_on_failure(proc)
     return proc
@@ -115,7 +116,7 @@ def run_git_concurrently(
             procs.append(start_git(args, cwd=cwd))
     except OSError as exc:
         kill_all(procs)
-        raise start_error(argvs[len(procs)][1], exc) from exc
+        raise start_error(argvs[len(procs)], exc, cwd) from exc
     return collect(procs, [check for _, check in commands], timeout=timeout)
 
 
@@ -144,12 +145,20 @@ def collect(
     return done
 
 
-def start_error(command: str, exc: OSError) -> GitError:
-    """The GitError for a git that could not start (``command``: e.g. ``ls-remote``)."""
-    if isinstance(exc, FileNotFoundError) and exc.filename in ("git", None):
+def start_error(argv: Sequence[str], exc: OSError, cwd: Path | str | None = None) -> GitError:
+    """The GitError for a git that could not start (``argv``: the full command line)."""
+    command, skip = "", False
+    for a in argv[1:]:  # the subcommand: the first word that is neither an option nor its value
+        if skip or a in ("-c", "-C"):
+            skip = not skip
+        elif not a.startswith("-"):
+            command = a
+            break
+    if cwd is not None and not os.path.isdir(cwd):
+        return GitError(f"cannot run git {command} in {str(cwd)!r}: {exc.strerror or exc}")
+    if isinstance(exc, FileNotFoundError):
         return GitError("git is not installed or not on PATH")
-    where = f" in {exc.filename!r}" if exc.filename else ""
-    return GitError(f"cannot start git {command}{where}: {exc.strerror or exc}")
+    return GitError(f"cannot start git {command}: {exc.strerror or exc}")
 
 
 def git_text(args: Sequence[str | Opt], *, cwd: Path | str | None = None, **kw: object) -> str:

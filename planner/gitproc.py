@@ -28,6 +28,12 @@ class Opt:
     def __repr__(self) -> str:
         return f"Opt({self.value!r})"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opt) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((Opt, self.value))
+
 
 class Refused(ValueError):
     """An argument or remote that must never reach git; ``str(exc)`` is the user-facing reason."""
@@ -62,6 +68,36 @@ def remote_problem(remote: str) -> str | None:
     if m and m.group(1).lower() not in _ALLOWED_SCHEMES:
         return f"remote {remote!r}: URL scheme {m.group(1)!r} is not supported; {allowed}"
     return None
+
+
+def work_tree_problem(path: PathLike) -> str | None:
+    """Why ``path`` cannot be the repository (``--repo``), or None: it must be a directory inside a
+    git work tree (``.git`` there or in a parent). The one rule for every command."""
+    if not os.path.exists(path):
+        return f"{path} is not a git repository (no such directory)"
+    if not os.path.isdir(path):
+        return f"{path} is not a git repository (it is a file, not a directory)"
+    here = os.path.realpath(path)
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return None
+        parent = os.path.dirname(here)
+        if parent == here:
+            return f"{path} is not a git repository"
+        here = parent
+
+
+def runs_no_helper(remote: str) -> bool:
+    """True when git reads ``remote`` without a helper process that could outlive a killed git:
+    a path (git's remote names never contain ``/``), ``file://`` or ``git://``. http(s) runs
+    ``git-remote-http``, ssh and ``host:path`` run ssh, and a remote name may stand for either."""
+    lower = remote.lower()
+    if lower.startswith(("file://", "git://")):
+        return True
+    if "://" in remote or "/" not in remote:
+        return False
+    colon = remote.find(":")
+    return colon == -1 or colon > remote.find("/")  # "host:path/x" is ssh; "./a:b" is a path
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -51,7 +51,7 @@ class ComponentState:
 
     Kept as compact rows of shared strings and versions: ``planner status`` reads 10,000 tags and
     needs only their text, so the typed per-tag objects (``versions``, ``envs``) are built on
-    first use, once per component.
+    first use, once per component. A snapshot is read-only: the rows are what every reader uses.
     """
 
     __slots__ = ("_envs", "_versions", "env_rows", "prefix", "ref", "version_rows")
@@ -100,10 +100,18 @@ class ComponentState:
     def latest(self) -> Version | None:
         return self.version_rows[-1][0] if self.version_rows else None
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ComponentState):
+            return NotImplemented
+        mine = (self.ref, self.prefix, self.version_rows, self.env_rows)
+        return mine == (other.ref, other.prefix, other.version_rows, other.env_rows)
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like the mutable dataclass it was
+
     def __repr__(self) -> str:
-        return (
-            f"ComponentState({self.ref}, {self.prefix}, {len(self.version_rows)} versions, {len(self.env_rows)} envs)"
-        )
+        versions = [str(v) for v, _, _ in self.version_rows]
+        envs = {e: (str(v) if v else c[:12]) for e, _, c, v in self.env_rows}
+        return f"ComponentState({self.ref}, {self.prefix!r}, versions={versions}, envs={envs})"
 
 
 def _row_key(row: VersionRow) -> tuple[object, ...]:
@@ -268,7 +276,7 @@ def start_reads(remote: str, repo: Path | str) -> list[subprocess.Popen[bytes]]:
     except Refused as exc:
         raise GitError(str(exc)) from None
     except OSError as exc:
-        raise start_error("ls-remote", exc) from exc
+        raise start_error(["git", "ls-remote", remote], exc, repo) from exc
 
 
 def snapshot(

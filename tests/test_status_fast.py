@@ -8,6 +8,7 @@ importing the planner. The oracles here are the straightforward per-tag implemen
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from planner.cli import run
-from planner.gitproc import Refused, git_argv, start_snapshot_reads
+from planner.gitproc import Refused, git_argv, runs_no_helper, start_snapshot_reads
 from planner.model import ComponentRef, TagName, Version
 from planner.registry import Registry
 from planner.state import LEDGER_REF, RepoState, build_state
@@ -231,3 +232,91 @@ def test_early_start_errors_fall_back_to_the_full_cli(unconfigured: EdgitRepo) -
     # A repository directory that does not exist.
     bad = console("status", "--format", "json", "--repo", str(unconfigured.work / "nowhere"))
     assert bad.returncode == 1 and bad.stdout == "" and "Traceback" not in bad.stderr
+
+
+# --- review findings: helpers that outlive git, output errors, non-repositories ----------------
+
+
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("/srv/git/remote.git", True),
+        ("./remote.git", True),
+        ("../a:b/remote.git", True),  # a colon after the first slash: still a path
+        ("file:///srv/remote.git", True),
+        ("git://127.0.0.1/remote.git", True),
+        ("origin", False),  # a remote name may stand for any URL
+        ("https://example.invalid/x.git", False),  # git-remote-http
+        ("ssh://git@example.invalid/x.git", False),
+        ("git@example.invalid:x/y.git", False),  # scp-like: ssh
+    ],
+)
+def test_runs_no_helper(remote: str, expected: bool) -> None:
+    assert runs_no_helper(remote) is expected
+
+
+def _leftover(marker: str) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines() if marker in line and "ps -eo" not in line]
+
+
+@pytest.mark.parametrize("break_what", ["env", "registry"])
+def test_failed_status_leaves_no_git_helper_running(unconfigured: EdgitRepo, break_what: str) -> None:
+    marker = "sleep 29.25"  # stands in for an ssh connection that takes long to give up
+    args = ["status", "--format", "json", "--repo", str(unconfigured.work), "--remote", "git@example.invalid:x/y.git"]
+    if break_what == "env":
+        args += ["--env", "bad env"]
+    else:
+        (unconfigured.work / ".edgit" / "components.json").write_text("{ not json")
+    env = {**os.environ, "GIT_SSH_COMMAND": f"{marker} #"}
+    proc = subprocess.run([str(PLANNER), *args], capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "error" in proc.stderr and "Traceback" not in proc.stderr
+    assert _leftover(marker) == []
+
+
+def _quiet_env() -> dict[str, str]:
+    # Buffered stdout, as for a user (this sandbox exports PYTHONUNBUFFERED=1).
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def test_output_errors_are_reported_or_quiet(unconfigured: EdgitRepo) -> None:
+    args = [str(PLANNER), "status", "--format", "json", "--repo", str(unconfigured.work), "--remote"]
+    args.append(str(unconfigured.remote))
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(args, stdout=full, stderr=subprocess.PIPE, text=True, env=_quiet_env(), check=False)
+    assert proc.returncode == 1
+    assert "error: cannot write output: No space left on device" in proc.stderr
+    # A reader that goes away (`| head -c 10`): exit 1, nothing on stderr but the status warnings.
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_quiet_env())
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    assert p.wait(timeout=60) == 1
+    assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_fast_path_refuses_a_directory_that_is_not_a_repository(
+    tmp_path: Path, unconfigured: EdgitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["status", "--format", "json", "--repo", str(tmp_path / "plain"), "--remote", str(unconfigured.remote)]
+    (tmp_path / "plain").mkdir()
+    fast = console(*args)
+    assert run(args) == 1
+    _, err = capsys.readouterr()
+    assert fast.returncode == 1 and fast.stdout == ""
+    assert fast.stderr == err == f"error: {tmp_path / 'plain'} is not a git repository\n"
+
+
+def test_component_state_compares_by_value_and_shows_its_tags() -> None:
+    refs = {
+        "refs/tags/components/prompts/x/v1.0.0": (OIDS[0], OIDS[0]),
+        "refs/tags/components/prompts/x/dev": (OIDS[0], OIDS[0]),
+    }
+    a, b = build_state("r", refs), build_state("r", dict(refs))
+    assert a == b
+    assert a != build_state("r", {**refs, "refs/tags/components/prompts/x/v1.1.0": (OIDS[1], OIDS[1])})
+    assert repr(a.components[ComponentRef("prompts", "x")]) == (
+        "ComponentState(prompts/x, 'components', versions=['v1.0.0'], envs={'dev': 'v1.0.0'})"
+    )

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import typer
 
 from planner.cli.app import app
-from planner.errors import EXIT_ERROR, DiagnosticError, PlannerError
+from planner.errors import EXIT_ERROR, PlannerError, report
+from planner.fileio import detach_stdout, finish_stdout
 
 # Command modules (import order = help order). Each registers its commands on `app`.
 from planner.cli import status as _status  # noqa: F401  isort: skip
@@ -29,15 +30,6 @@ from planner.cli import rollback as _rollback  # noqa: F401  isort: skip
 __all__ = ["app", "main", "run"]
 
 
-def report(exc: PlannerError) -> None:
-    if isinstance(exc, DiagnosticError):
-        print(exc.render(), file=sys.stderr)
-    else:
-        print(f"error: {exc.message}", file=sys.stderr)
-        for d in exc.diagnostics:
-            print(d.render(), file=sys.stderr)
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (never raises for user errors)."""
     try:
@@ -47,6 +39,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except typer.Abort:
         print("aborted", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # the reader of stdout went away (`planner ... | head`): nothing to say
+        detach_stdout()
         return EXIT_ERROR
     except Exception as exc:
         # Usage errors (Typer's vendored click exceptions) know how to show themselves.
@@ -62,4 +57,4 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
-    sys.exit(run())
+    sys.exit(finish_stdout(run()))

@@ -26,10 +26,11 @@ def require_dir(path: Path) -> Path:
 
 def require_git_repo(path: Path) -> Path:
     """``--repo`` must be a directory inside a git work tree (``.git`` here or in a parent)."""
-    require_dir(path)
-    here = path.resolve()
-    if not any((d / ".git").exists() for d in (here, *here.parents)):
-        raise PlannerError(f"{path} is not a git repository")
+    from planner.gitproc import work_tree_problem  # the same rule as the status fast path's
+
+    problem = work_tree_problem(path)
+    if problem is not None:
+        raise PlannerError(problem)
     return path
 
 
