@@ -70,13 +70,21 @@ def remote_problem(remote: str) -> str | None:
     return None
 
 
-def work_tree_problem(path: PathLike) -> str | None:
-    """Why ``path`` cannot be the repository (``--repo``), or None: it must be a directory inside a
-    git work tree (``.git`` there or in a parent). The one rule for every command."""
+def dir_problem(path: PathLike) -> str | None:
+    """Why ``path`` cannot be the repository directory (``--repo``), or None if it is a directory."""
     if not os.path.exists(path):
         return f"{path} is not a git repository (no such directory)"
     if not os.path.isdir(path):
         return f"{path} is not a git repository (it is a file, not a directory)"
+    return None
+
+
+def work_tree_problem(path: PathLike) -> str | None:
+    """Why ``path`` cannot be the repository (``--repo``), or None: it must be a directory inside a
+    git work tree (``.git`` there or in a parent). The one rule for every command."""
+    problem = dir_problem(path)
+    if problem is not None:
+        return problem
     here = os.path.realpath(path)
     while True:
         if os.path.exists(os.path.join(here, ".git")):

@@ -85,3 +85,18 @@ def build_lang_fixture(root: Path) -> LangFixture:
     config = PlannerConfig(root=repo.work, remote=str(repo.remote), environments=ENVIRONMENTS)
     state = snapshot(str(repo.remote), repo.work)
     return LangFixture(repo, registry, state, config, c)
+
+
+def assert_same_syntax_error(text: str) -> None:
+    """``parse_plan`` (fast path, then lark) fails exactly as the plain lark parser does."""
+    import pytest
+
+    from planner.errors import DiagnosticError
+    from planner.lang.parser import parse, parse_plan
+
+    with pytest.raises(DiagnosticError) as fast:
+        parse_plan(text, "f.plan")
+    with pytest.raises(DiagnosticError) as plain:
+        parse(text, "f.plan")
+    assert fast.value.diagnostics == plain.value.diagnostics
+    assert fast.value.render() == plain.value.render()

@@ -19,6 +19,7 @@ from planner.lang import ast, fastparse
 from planner.lang.build import build
 from planner.lang.fastparse import parse_fast
 from planner.lang.parser import get_parser, parse, parse_plan
+from tests.fixtures_lang import assert_same_syntax_error
 from tests.test_lang_fuzz import TOKENS, mutated
 
 PLANS = sorted((Path(__file__).resolve().parents[1] / "plans").glob("*.plan"))
@@ -167,12 +168,7 @@ def test_unusual_spellings_go_to_lark(text: str) -> None:
 )
 def test_syntax_errors_fall_back_to_lark_with_its_diagnostics(text: str) -> None:
     assert parse_fast(text, "f.plan") is None
-    with pytest.raises(DiagnosticError) as fast:
-        parse_plan(text, "f.plan")
-    with pytest.raises(DiagnosticError) as plain:
-        parse(text, "f.plan")
-    assert fast.value.diagnostics == plain.value.diagnostics
-    assert fast.value.render() == plain.value.render()
+    assert_same_syntax_error(text)
 
 
 # --- generated plans -------------------------------------------------------------------------------

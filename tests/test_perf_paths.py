@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from planner.errors import DiagnosticError
 from planner.gitio import GitError, Opt, run_git_concurrently
 from planner.lang.build import build
 from planner.lang.parser import parse, parse_plan
 from planner.state import parse_ls_remote
+from tests.fixtures_lang import assert_same_syntax_error
 
 PLANS = sorted((Path(__file__).resolve().parents[1] / "plans").glob("*.plan"))
 
@@ -61,12 +61,7 @@ def test_parse_plan_equals_build_of_parse(path: Path) -> None:
     ['plan "p" { promote a v1.0.0 staging }', 'plan "p" {', "plan p", 'plan "p" { deploy a }', 'plan "p" { % }'],
 )
 def test_parse_plan_syntax_errors_are_the_plain_parsers(text: str) -> None:
-    with pytest.raises(DiagnosticError) as fast:
-        parse_plan(text, "f.plan")
-    with pytest.raises(DiagnosticError) as plain:
-        parse(text, "f.plan")
-    assert fast.value.diagnostics == plain.value.diagnostics
-    assert fast.value.render() == plain.value.render()
+    assert_same_syntax_error(text)
 
 
 def test_parse_plan_uses_each_calls_file_name() -> None:

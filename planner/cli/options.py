@@ -17,10 +17,11 @@ from planner.errors import PlannerError
 
 def require_dir(path: Path) -> Path:
     """``--repo`` must be an existing directory (commands that also work outside git)."""
-    if not path.exists():
-        raise PlannerError(f"{path} is not a git repository (no such directory)")
-    if not path.is_dir():
-        raise PlannerError(f"{path} is not a git repository (it is a file, not a directory)")
+    from planner.gitproc import dir_problem
+
+    problem = dir_problem(path)
+    if problem is not None:
+        raise PlannerError(problem)
     return path
 
 
