@@ -8,8 +8,9 @@ library calls as the ``status`` command and reports errors with the same functio
 (``planner.errors.report``), so output and exit codes are the same (tests compare them).
 
 On the fast path the two git reads start first when that is safe (``planner.gitproc`` needs only
-the standard library; see ``start_reads_early``), the planner is imported while git works, and the process ends with ``os._exit`` once
-the output is flushed: freeing the 10,000-tag object graph one object at a time is wasted work.
+the standard library; see ``start_reads_early``), the planner is imported while git works, and
+the process ends with ``os._exit`` once the output is flushed: freeing the 10,000-tag object
+graph one object at a time is wasted work.
 """
 
 from __future__ import annotations
@@ -54,16 +55,16 @@ def start_reads_early(opts: dict[str, str]) -> tuple[str, list[subprocess.Popen[
 
     git needs ~40 ms to answer for a 10,000-tag remote; importing the planner's modules takes about
     as long, so they overlap instead of adding up. Only when nothing read later can make the run
-    fail before git is needed, and nothing git starts can outlive it: ``--repo`` is a work tree,
-    the remote is given (not looked up in ``planner.toml``) and is a path, ``file://`` or
-    ``git://`` (http(s) and ssh run helper processes that a killed git leaves behind). None means
-    "start them later", after the arguments and files are checked.
+    fail before git is needed, and nothing git starts can outlive it: ``--repo`` is a work tree
+    (checked by the caller), the remote is given (not looked up in ``planner.toml``) and is a
+    path, ``file://`` or ``git://`` (http(s) and ssh run helper processes that a killed git
+    leaves behind). None means "start them later", after the arguments and files are checked.
     """
-    from planner.gitproc import Refused, runs_no_helper, start_snapshot_reads, work_tree_problem
+    from planner.gitproc import Refused, runs_no_helper, start_snapshot_reads
 
     repo = opts.get("--repo", ".")
     remote = opts.get("--remote")
-    if remote is None or not runs_no_helper(remote) or work_tree_problem(repo) is not None:
+    if remote is None or not runs_no_helper(remote):
         return None
     try:
         return remote, start_snapshot_reads(remote, repo)
@@ -74,17 +75,18 @@ def start_reads_early(opts: dict[str, str]) -> tuple[str, list[subprocess.Popen[
 def fast_status(opts: dict[str, str]) -> tuple[int, str]:
     """(exit code, JSON document or ""): the library calls of the full CLI's ``status`` command,
     with its checks of ``--repo`` and ``--remote`` and its error report."""
-    early = start_reads_early(opts)
+    from planner.gitproc import work_tree_problem
+
+    repo, remote = opts.get("--repo", "."), opts.get("--remote")
+    problem = work_tree_problem(repo)  # as the --repo option's check in planner.cli.options
+    early = start_reads_early(opts) if problem is None else None
     from pathlib import Path
 
     from planner.errors import PlannerError, report
     from planner.gitio import check_remote
-    from planner.gitproc import work_tree_problem
     from planner.status import dump_json, status_document
 
-    repo, remote = opts.get("--repo", "."), opts.get("--remote")
     try:
-        problem = work_tree_problem(repo)  # as the --repo option's check in planner.cli.options
         if problem is not None:
             raise PlannerError(problem)
         if remote is not None:

@@ -55,6 +55,7 @@ def _component_doc(
     # Read from the snapshot's compact rows: no per-tag objects (10,000 tags, see bench/README.md).
     prefix: Prefix = reg.prefix if reg else cs.prefix if cs else "components"
     pointers = {e: (o, c, v) for e, o, c, v in cs.env_rows} if cs else {}
+    tags = f"refs/tags/{cs.prefix}/{ref}/" if cs else ""  # where this component's tags are
     env_docs: dict[str, Any] = {}
     for env in envs:
         p = pointers.get(env)
@@ -66,7 +67,7 @@ def _component_doc(
                 "version": str(version) if version else None,
                 "commit": commit,
                 "tag_object": obj,
-                "ref": f"refs/tags/{cs.prefix}/{ref}/{env}",  # type: ignore[union-attr]
+                "ref": tags + env,
             }
     versions = [str(v) for v, _, _ in cs.version_rows] if cs else []
     return {
