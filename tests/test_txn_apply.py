@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,31 @@ def test_ledger_actor_from_ci_or_git_config(tmp_path: Path) -> None:
     assert actor(tmp_path, environ={"GITHUB_ACTOR": "octocat"}) == "octocat"
     git(tmp_path, "config", "--add", "user.name", "Later Name")  # several values: the last wins, as in git
     assert actor(tmp_path, environ={}) == "Later Name <ana@example.invalid>"
+
+
+def test_precheck_sees_the_locked_read_and_can_stop_the_apply(fx: TxnFixture) -> None:
+    """The CLI re-checks the policies here: on the refs read under the apply lock, before any change."""
+    from planner.errors import PlannerError
+    from planner.txn.journal import Journal
+    from planner.txn.lock import checkout_lock
+
+    plan = fx.plan(RELEASE)
+    before, kv_before = fx.snapshot(), fx.kv("staging")
+    seen: list[dict[str, tuple[str, str]]] = []
+
+    def refuse(remote_refs: Mapping[str, tuple[str, str]]) -> None:
+        # The lock is held: a second taker is refused (non-blocking check of the same lock file).
+        with pytest.raises(PlannerError), checkout_lock(Journal.open(fx.work).root):
+            pass
+        seen.append(dict(remote_refs))
+        raise PlannerError("blocked by policy 'test'")
+
+    with pytest.raises(PlannerError, match="blocked by policy 'test'"):
+        apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets(), precheck=refuse)
+    ours = {ref: oid for ref, oid in fx.repo.remote_refs().items() if ref.startswith(("refs/tags/", "refs/planner/"))}
+    assert {ref: obj for ref, (obj, _) in seen[0].items()} == ours
+    assert fx.snapshot() == before and fx.kv("staging") == kv_before  # nothing changed
+    assert not (fx.work / ".planner/journal/current.jsonl").exists()
+    # and a precheck that passes lets the apply land
+    result = apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets(), precheck=seen.append)
+    assert result.status == "applied" and len(seen) == 2

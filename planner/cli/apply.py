@@ -85,33 +85,54 @@ def compile_and_plan(
     return run.plan
 
 
-def check_saved_plan(plan: ComputedPlan, *, repo: Path, remote: str, require_id: str | None) -> None:
-    """The policies again at apply time, against the world as it is now (exit 3 before any change)."""
-    from planner.config import load_config
-    from planner.policy import check, ledger_history, raise_if_blocked
-    from planner.state import snapshot
+def policy_precheck(
+    plan: ComputedPlan, *, repo: Path, remote: str, invocation: Invocation
+) -> Callable[[Mapping[str, tuple[str, str]]], None]:
+    """The policies again at apply time, against the remote as ``apply_plan`` reads it under its
+    lock (the read its stale check uses): exit 3 before any change."""
 
-    state = snapshot(remote, repo)
-    inv = Invocation(saved_plan=True, require_id=require_id is not None)
-    violations = check(
-        plan,
-        state=state,
-        config=load_config(repo),
-        history=ledger_history(repo, remote, state.ledger),
-        invocation=inv,
-        stage="apply",
-    )
-    raise_if_blocked(violations, stage="apply")
+    def check_now(remote_refs: Mapping[str, tuple[str, str]]) -> None:
+        from planner.config import load_config
+        from planner.policy import check, ledger_history, raise_if_blocked
+        from planner.state import build_state
+
+        state = build_state(remote, remote_refs)
+        violations = check(
+            plan,
+            state=state,
+            config=load_config(repo),
+            history=ledger_history(repo, remote, state.ledger),
+            invocation=invocation,
+            stage="apply",
+        )
+        raise_if_blocked(violations, stage="apply")
+
+    return check_now
 
 
-def _run_apply(plan: ComputedPlan, repo: Path, remote: str, require_id: str | None, fmt: str = "text") -> None:
+def _run_apply(
+    plan: ComputedPlan,
+    repo: Path,
+    remote: str,
+    require_id: str | None,
+    fmt: str = "text",
+    *,
+    invocation: Invocation | None = None,
+) -> None:
     from planner.rebuild import report, write_github_output
     from planner.txn.engine import apply_plan
     from planner.txn.result import result_json
 
     with _progress() as log:
+        inv = invocation or Invocation(saved_plan=False, require_id=require_id is not None)
         result = apply_plan(
-            plan, repo=repo, remote=remote, targets=_targets(repo, plan), require_id=require_id, progress=log
+            plan,
+            repo=repo,
+            remote=remote,
+            targets=_targets(repo, plan),
+            require_id=require_id,
+            progress=log,
+            precheck=policy_precheck(plan, repo=repo, remote=remote, invocation=inv),
         )
     if result.status == "noop":
         print("already applied: nothing to do", file=sys.stderr)
@@ -150,8 +171,8 @@ def apply(
         plan = load_plan_file(plan_json)
         from planner.txn.remote import check_plan_remote
 
-        check_plan_remote(plan, repo=repo, remote=rem)  # before policies read that remote (apply_plan checks too)
-        check_saved_plan(plan, repo=repo, remote=rem, require_id=require_id)
+        check_plan_remote(plan, repo=repo, remote=rem)  # a clear refusal before anything else (apply_plan checks too)
+        invocation = Invocation(saved_plan=True, require_id=require_id is not None)
     else:
         assert plan_file is not None
         from planner.dryrun import source_name
@@ -161,7 +182,8 @@ def apply(
             read_plan(plan_file), str(plan_file), repo=repo, remote=rem, source_name=source_name(plan_file, repo)
         )
         show_dry_run(plan, repo, fmt)
-    _run_apply(plan, repo, rem, require_id, fmt)
+        invocation = Invocation(saved_plan=False, require_id=False)
+    _run_apply(plan, repo, rem, require_id, fmt, invocation=invocation)
 
 
 def show_dry_run(plan: ComputedPlan, repo: Path, fmt: str = "text") -> None:

@@ -466,11 +466,14 @@ def apply_plan(
     targets: Mapping[str, Target],
     require_id: str | None = None,
     progress: Progress | None = None,
+    precheck: Callable[[Mapping[str, tuple[str, str]]], None] | None = None,
 ) -> ApplyResult:
     """Apply ``plan`` completely or not at all. See the module docstring for the protocol.
 
     Refused before anything is read or written: another plan id than ``require_id`` (exit 4), a
-    plan computed against another remote than ``remote`` (exit 1).
+    plan computed against another remote than ``remote`` (exit 1). ``precheck`` gets the remote's
+    refs as read under the apply lock, before the stale check; whatever it raises stops the
+    apply before any change (the CLI checks the policies there).
     """
     start = time.monotonic()
     log = progress or (lambda _m: None)
@@ -492,6 +495,8 @@ def apply_plan(
         apply_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
         log("reading remote state")
         remote_refs = read_remote_refs(remote, cwd=repo)
+        if precheck is not None:
+            precheck(remote_refs)  # e.g. the policies, against the same read the stale check uses
         current = _read_current_kv(ctx, plan)
         tags, kvs, moved = _check_state(plan, remote_refs, {k: (v.value if v else None) for k, v in current.items()})
         if moved:
