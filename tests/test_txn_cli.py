@@ -185,3 +185,39 @@ def test_rollback_errors(fx: TxnFixture, capsys: pytest.CaptureFixture[str]) -> 
     assert cli(fx, "rollback", "prompts/-x", "--env", "staging", "-o", str(out_file)) == 1
     assert cli(fx, "rollback", "prompts/extraction", "--env", "a/b", "-o", str(out_file)) == 1
     assert not out_file.exists()
+
+
+def test_progress_on_a_terminal_is_rich_and_the_apply_lands(tmp_path: Path) -> None:
+    """stderr on a terminal: rich's log lines and status (plain `planner: ...` lines otherwise)."""
+    import pty
+
+    from tests.txn_fixture import GIT_ENV
+
+    fx = build(tmp_path)
+    path = write_plan_json(fx, fx.plan(RELEASE))
+    master, slave = pty.openpty()
+    env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "160"}
+    env.pop("NO_COLOR", None)
+    argv = [sys.executable, "-m", "planner", "apply", "--plan", str(path), "--repo", str(fx.work)]
+    proc = subprocess.Popen(
+        [*argv, "--remote", fx.remote_url], stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=env
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[" in shown  # terminal control sequences: rich, not plain lines
+    assert "planner: reading remote state" not in shown
+    assert "reading remote state" in shown and "applied 'rel'" in shown
+    assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext11"]
