@@ -320,3 +320,19 @@ def test_component_state_compares_by_value_and_shows_its_tags() -> None:
     assert repr(a.components[ComponentRef("prompts", "x")]) == (
         "ComponentState(prompts/x, 'components', versions=['v1.0.0'], envs={'dev': 'v1.0.0'})"
     )
+
+
+def test_early_start_over_git_daemon_matches_typer_path(
+    unconfigured: EdgitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.gitrepo import git_daemon
+
+    with git_daemon(unconfigured.remote.parent) as url:
+        remote = f"{url}/{unconfigured.remote.name}"
+        assert runs_no_helper(remote)  # git:// is read by git itself: the fast path starts it first
+        args = ["status", "--format", "json", "--repo", str(unconfigured.work), "--remote", remote]
+        fast = console(*args)
+        assert run(args) == 0
+    out, err = capsys.readouterr()
+    assert fast.returncode == 0 and (fast.stdout, fast.stderr) == (out, err)
+    assert json.loads(out)["components"][0]["versions"] == ["v1.0.0"]
