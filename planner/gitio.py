@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from planner.errors import PlannerError
-from planner.gitproc import Opt, Refused, git_argv, git_env, kill_all, remote_problem, start_git
+from planner.gitproc import Opt, Refused, git_argv, git_env, kill_all, remote_problem
 
 __all__ = [
     "GitError",
@@ -26,7 +26,6 @@ __all__ = [
     "git_text",
     "redact_url",
     "run_git",
-    "run_git_concurrently",
 ]
 
 
@@ -96,28 +95,6 @@ def _raise_on_failure(proc: subprocess.CompletedProcess[bytes]) -> None:
             stderr=err,
             returncode=proc.returncode,
         )
-
-
-def run_git_concurrently(
-    commands: Sequence[tuple[Sequence[str | Opt], bool]],
-    *,
-    cwd: Path | str | None = None,
-    timeout: float | None = 600,
-) -> list[subprocess.CompletedProcess[bytes]]:
-    """Run independent git commands at the same time; ``commands`` is ``[(args, check), ...]``.
-
-    Each one behaves like ``run_git(args, check=check)``; start-up and I/O overlap (a remote read
-    and a local ``for-each-ref`` cost one wait instead of two).
-    """
-    argvs = [_argv(args) for args, _ in commands]  # refuse before starting anything
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for args, _ in commands:
-            procs.append(start_git(args, cwd=cwd))
-    except OSError as exc:
-        kill_all(procs)
-        raise start_error(argvs[len(procs)], exc, cwd) from exc
-    return collect(procs, [check for _, check in commands], timeout=timeout)
 
 
 def collect(

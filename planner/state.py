@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import GitError, collect, git_text, redact_url, run_git, start_error
-from planner.gitproc import FOR_EACH_REF, Refused, ls_remote_args, start_snapshot_reads
+from planner.gitio import GitError, collect, git_text, redact_url, start_error
+from planner.gitproc import Refused, ls_remote_args, start_snapshot_reads
 from planner.model import _MAX_NAME, NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, TagName, Version, parse_slot
 
 LEDGER_REF = "refs/planner/ledger"
@@ -262,11 +262,6 @@ def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
         if ref:
             out[ref] = oid
     return out
-
-
-def read_local_refs(repo: Path | str) -> dict[str, str]:
-    """ONE ``git for-each-ref`` of local tags under our prefixes: {ref: object id}."""
-    return _parse_local(run_git(FOR_EACH_REF, cwd=repo, check=False))
 
 
 def start_reads(remote: str, repo: Path | str) -> list[subprocess.Popen[bytes]]:

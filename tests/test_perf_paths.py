@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from planner.gitio import GitError, Opt, run_git_concurrently
+from planner.gitio import GitError, Opt, collect, run_git
+from planner.gitproc import start_git
 from planner.lang.build import build
 from planner.lang.parser import parse, parse_plan
 from planner.state import parse_ls_remote
@@ -70,11 +72,14 @@ def test_parse_plan_uses_each_calls_file_name() -> None:
     assert parse_plan(text, "two.plan").statements[0].span.file == "two.plan"
 
 
-def test_run_git_concurrently_results_in_order_and_checks(tmp_path: Path) -> None:
-    ok, bad = run_git_concurrently([([Opt("--version")], True), (["rev-parse", "HEAD"], False)], cwd=tmp_path)
+def test_started_git_is_collected_in_order_and_checked(tmp_path: Path) -> None:
+    def start() -> list[subprocess.Popen[bytes]]:
+        return [start_git([Opt("--version")], cwd=tmp_path), start_git(["rev-parse", "HEAD"], cwd=tmp_path)]
+
+    ok, bad = collect(start(), [True, False])
     assert ok.returncode == 0 and ok.stdout.startswith(b"git version")
     assert bad.returncode != 0  # not a repository, but check=False
     with pytest.raises(GitError, match=r"git rev-parse failed \(exit \d+\)"):
-        run_git_concurrently([([Opt("--version")], True), (["rev-parse", "HEAD"], True)], cwd=tmp_path)
+        collect(start(), [True, True])
     with pytest.raises(GitError, match="would be read as an option"):
-        run_git_concurrently([(["ls-remote", "--upload-pack=x"], True)], cwd=tmp_path)
+        run_git(["ls-remote", "--upload-pack=x"], cwd=tmp_path)
