@@ -70,11 +70,12 @@ class ComponentState:
         if len(rows) > 1:
             rows.sort(key=_row_key)
         envs = self.env_rows
-        if envs and rows:
-            at = {commit: v for v, _, commit in rows}  # ascending: the highest version wins
-            envs = self.env_rows = [(e, o, c, at.get(c)) for e, o, c, _ in envs]
-        if len(envs) > 1:
-            envs.sort(key=_env_key)
+        if envs:
+            if rows:
+                at = {commit: v for v, _, commit in rows}  # ascending: the highest version wins
+                envs = self.env_rows = [(e, o, c, at.get(c)) for e, o, c, _ in envs]
+            if len(envs) > 1:
+                envs.sort()  # by name: a component's env names are unique, so only they are compared
 
     def _tag(self, slot: Version | str, obj: str, commit: str) -> RemoteTag:
         return RemoteTag(TagName(self.prefix, self.ref.namespace, self.ref.name, slot), obj, commit)
@@ -116,10 +117,6 @@ class ComponentState:
 
 def _row_key(row: VersionRow) -> tuple[object, ...]:
     return row[0]._sort_key
-
-
-def _env_key(row: EnvRow) -> str:
-    return row[0]
 
 
 @dataclass(frozen=True)
@@ -177,10 +174,17 @@ def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
 
 
 # The common, valid tag ref in one match (same rules as TagName.parse: known namespace, name alphabet
-# and length); anything else goes through TagName.try_parse, which decides and explains.
-_TAG_REF = re.compile(
-    rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/([a-z0-9][a-z0-9_-]{{0,{_MAX_NAME - 1}}})/([^/]+)"
-)
+# and length); anything else goes through TagName.try_parse, which decides and explains. No '^' in
+# the slot: a stray peeled line (``...^{}``) must not look like a tag.
+_TAG_BODY = rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/([a-z0-9][a-z0-9_-]{{0,{_MAX_NAME - 1}}})/([^/^\t\n]+)"
+_TAG_REF = re.compile(_TAG_BODY)
+# The snapshot's hot path: ls-remote output in ONE pass. A ref line (groups: object, ref, then
+# prefix, namespace, name, slot when it is one of our valid tag refs) and its peeled line, if any.
+_LS_ROW = re.compile(rf"^([^\t\n]+)\t({_TAG_BODY}|[^\n]+)\n(?:([^\t\n]+)\t\2\^\{{\}}\n)?", re.M)
+
+# (object, ref, prefix, namespace, name, slot text, peeled commit or ""); the four tag parts are ""
+# unless the ref matched _TAG_REF.
+_Row = tuple[str, str, str, str, str, str, str]
 
 
 def build_state(
@@ -189,16 +193,46 @@ def build_state(
     local_refs: Mapping[str, str] | None = None,
 ) -> RepoState:
     """Pure: assemble a RepoState from already-read refs (also used by tests and benchmarks)."""
+    fast = _TAG_REF.fullmatch
+    rows: list[_Row] = []
+    for ref, (obj, commit) in remote_refs.items():
+        m = fast(ref)
+        rows.append((obj, ref, *(m.groups() if m else ("", "", "", "")), commit))  # type: ignore[arg-type]
+    return _assemble(remote, rows, local_refs)
+
+
+def state_from_ls_remote(remote: str, text: str, local_refs: Mapping[str, str] | None = None) -> RepoState:
+    """``build_state(remote, parse_ls_remote(text), local_refs)``, in one pass over git's output.
+
+    ``planner status`` reads 10,000 tags this way (bench/README.md). Output git never writes (a
+    peeled line away from its ref, a ref listed twice) takes the two-step path, which handles it.
+    """
+    if not text.endswith("\n"):
+        text += "\n"
+    rows: list[_Row] = _LS_ROW.findall(text)
+    lines = text.count("\n")
+    peeled = sum(1 for row in rows if row[6])
+    if len(rows) + peeled != lines or any(row[1].endswith("^{}") for row in rows if not row[2]):
+        return build_state(remote, parse_ls_remote(text), local_refs)
+    state = _assemble(remote, rows, local_refs)
+    if len(state.refs) != len(rows):  # a ref listed twice: the last one wins, as in parse_ls_remote
+        return build_state(remote, parse_ls_remote(text), local_refs)
+    return state
+
+
+def _assemble(remote: str, rows: list[_Row], local_refs: Mapping[str, str] | None) -> RepoState:
     by_name: dict[tuple[str, str], ComponentState] = {}  # (namespace, name) -> state
+    refs: dict[str, str] = {}
     ignored: list[str] = []
     problems: list[str] = []
     ledger: str | None = None
     slots: dict[str, Version | str | None] = {}  # remotes repeat a few slot texts: validate each once
-    fast = _TAG_REF.fullmatch
-    for ref, (obj, commit) in remote_refs.items():
-        m = fast(ref)
-        if m is not None:
-            prefix, namespace, name, slot_text = m.groups()
+    key: tuple[str, str] | None = None
+    cs: ComponentState | None = None
+    for obj, ref, prefix, namespace, name, slot_text, peeled in rows:
+        refs[ref] = obj
+        commit = peeled or obj
+        if prefix:
             slot = slots.get(slot_text, _UNSEEN)
             if slot is _UNSEEN:
                 try:
@@ -219,10 +253,13 @@ def build_state(
                 ignored.append(ref)
                 continue
             prefix, namespace, name, slot = parsed.prefix, parsed.namespace, parsed.name, parsed.slot
-        cs = by_name.get((namespace, name))
-        if cs is None:
-            cs = by_name[(namespace, name)] = ComponentState(ComponentRef(namespace, name), prefix)  # type: ignore[arg-type]
-        elif cs.prefix != prefix:
+        if key is None or key[1] != name or key[0] != namespace:  # git lists a component's tags together
+            key = (namespace, name)
+            cs = by_name.get(key)
+            if cs is None:
+                cs = by_name[key] = ComponentState(ComponentRef(namespace, name), prefix)  # type: ignore[arg-type]
+        assert cs is not None
+        if cs.prefix != prefix:
             problems.append(f"{cs.ref} has tags under both 'components/' and 'logic/' ({ref})")
             continue
         if isinstance(slot, Version):
@@ -231,7 +268,6 @@ def build_state(
             cs.env_rows.append((slot, obj, commit, None))  # type: ignore[arg-type]
     for cs in by_name.values():
         cs._finish()
-    refs = {ref: obj for ref, (obj, _) in remote_refs.items()}
     divergences: list[Divergence] = []
     if local_refs:
         # Set difference in C: a local clone usually holds every remote tag, unchanged.
@@ -285,5 +321,5 @@ def snapshot(
         return build_state(remote, read_remote_refs(remote), None)
     # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
     remote_proc, local_proc = collect(started or start_reads(remote, repo), [True, False])
-    remote_refs = parse_ls_remote(remote_proc.stdout.decode("utf-8", "replace"))
-    return build_state(remote, remote_refs, _parse_local(local_proc))
+    text = remote_proc.stdout.decode("utf-8", "replace")
+    return state_from_ls_remote(remote, text, _parse_local(local_proc))

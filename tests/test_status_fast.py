@@ -18,12 +18,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from planner import state as state_module
 from planner.cli import run
 from planner.gitproc import Refused, git_argv, runs_no_helper, start_snapshot_reads
 from planner.model import ComponentRef, TagName, Version
 from planner.registry import Registry
-from planner.state import LEDGER_REF, RepoState, build_state
-from planner.status import build_status
+from planner.state import LEDGER_REF, RepoState, build_state, parse_ls_remote, state_from_ls_remote
+from planner.status import build_status, dump_json
 from tests.gitrepo import EdgitRepo, git
 
 PLANNER = Path(sys.executable).parent / "planner"
@@ -120,6 +121,73 @@ def test_build_state_matches_the_per_tag_reading(refs: dict[str, tuple[str, str]
     assert state.refs == {ref: obj for ref, (obj, _) in refs.items()}
 
 
+def ls_remote_text(refs: dict[str, tuple[str, str]]) -> str:
+    """What ``git ls-remote`` prints: a ref line, then a ``^{}`` line when the ref is peeled."""
+    return "".join(
+        f"{obj}\t{ref}\n" + (f"{commit}\t{ref}^{{}}\n" if commit != obj else "") for ref, (obj, commit) in refs.items()
+    )
+
+
+@st.composite
+def ls_remote_outputs(draw: st.DrawFn) -> str:
+    """git's own output, or the same with what git never writes: a line moved, repeated or broken."""
+    lines = ls_remote_text(draw(remote_refs)).splitlines(keepends=True)
+    for _ in range(draw(st.integers(0, 2))):
+        if not lines:
+            break
+        i = draw(st.integers(0, len(lines) - 1))
+        edit = draw(st.sampled_from(["move", "repeat", "blank", "no tab", "cut newline"]))
+        if edit == "move":
+            lines.insert(draw(st.integers(0, len(lines))), lines.pop(i))
+        elif edit == "repeat":
+            lines.insert(draw(st.integers(0, len(lines))), lines[i])
+        elif edit == "blank":
+            lines.insert(i, "\n")
+        elif edit == "no tab":
+            lines[i] = lines[i].replace("\t", " ")
+        else:
+            lines[i] = lines[i].rstrip("\n")
+    return "".join(lines)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ls_remote_outputs(), st.booleans())
+@example(ls_remote_text(SHARED_COMMIT), False)
+def test_one_pass_snapshot_equals_the_two_step_reading(text: str, with_local: bool) -> None:
+    local = {"refs/tags/components/prompts/x/staging": OIDS[0]} if with_local else None
+    expected = build_state("r", parse_ls_remote(text), local)
+    state = state_from_ls_remote("r", text, local)
+    assert state == expected
+    assert list(state.components) == list(expected.components)  # the order status prints
+
+
+def test_one_pass_snapshot_reads_git_output_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    # git's own output never takes the two-step path (that is where the time goes on 10,000 tags).
+    text = ls_remote_text({**SHARED_COMMIT, LEDGER_REF: (OIDS[0], OIDS[0]), "refs/tags/-x": (OIDS[1], OIDS[2])})
+
+    def refuse(text: str) -> dict[str, tuple[str, str]]:
+        raise AssertionError("the one-pass reading fell back on git's own output")
+
+    expected = build_state("r", parse_ls_remote(text))
+    monkeypatch.setattr(state_module, "parse_ls_remote", refuse)
+    state = state_from_ls_remote("r", text)
+    assert state == expected and state.ledger == OIDS[0] and state.ignored == ("refs/tags/-x",)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), json_values, max_size=5))
+@example({"path": "prompts/caf\u00e9.yaml", "ctl": '\x00\x1f\x7f"\\/', "astral": "\U0001f600", "lone": "\ud800"})
+def test_dump_json_is_the_json_modules_output(doc: dict[str, Any]) -> None:
+    assert dump_json(doc) == json.dumps(doc, separators=(",", ":")) + "\n"
+
+
 def oracle_component_doc(ref: ComponentRef, cs: Any, envs: list[str]) -> dict[str, Any]:
     """The status entry of an unregistered component, read from the typed objects."""
     env_docs = {}
@@ -151,16 +219,20 @@ def oracle_component_doc(ref: ComponentRef, cs: Any, envs: list[str]) -> dict[st
 
 
 @settings(max_examples=200, deadline=None)
-@given(remote_refs, st.dictionaries(st.sampled_from(sorted(r for r in OIDS)), st.sampled_from(OIDS), max_size=3))
+@given(
+    remote_refs,
+    st.dictionaries(st.sampled_from(sorted(r for r in OIDS)), st.sampled_from(OIDS), max_size=3),
+    st.sampled_from([None, "staging", "prod", "dev"]),
+)
 def test_status_document_matches_the_typed_objects(
-    refs: dict[str, tuple[str, str]], local_seed: dict[str, str]
+    refs: dict[str, tuple[str, str]], local_seed: dict[str, str], env: str | None
 ) -> None:
     # Local tags: some equal to the remote's, some stale, some never pushed.
     local = {ref: local_seed.get(obj, obj) for ref, (obj, _) in list(refs.items())[:5]}
     local["refs/tags/components/prompts/local-only/v1.0.0"] = OIDS[0]
     state = build_state("r", refs, local)
-    doc = build_status(Registry(), state)
-    envs = sorted({e for cs in state.components.values() for e in cs.envs})
+    doc = build_status(Registry(), state, env=env)
+    envs = [env] if env else sorted({e for cs in state.components.values() for e in cs.envs})
     assert doc["environments"] == envs
     assert doc["components"] == [oracle_component_doc(r, cs, envs) for r, cs in state.components.items()]
     expected_div = [
