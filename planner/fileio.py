@@ -8,6 +8,7 @@ expected, a missing parent, a permission problem or bytes that are not UTF-8 bec
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -19,6 +20,61 @@ from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError, PlannerError
 
 class FileError(PlannerError):
     """A file could not be read or written."""
+
+
+class OutputError(OSError):
+    """Writing the command's output to stdout failed (a full disk, an I/O error); not a broken pipe."""
+
+
+class _StdoutBuffer(io.BufferedWriter):
+    """stdout's byte layer under :func:`guard_stdout`: its write errors are :class:`OutputError`,
+    and it never loses the rest of a partly written chunk (Python's unbuffered stdout, as with
+    ``PYTHONUNBUFFERED=1``, drops what a short write left over)."""
+
+    def __init__(self, raw: io.RawIOBase, *, unbuffered: bool) -> None:
+        super().__init__(raw)
+        self._unbuffered = unbuffered
+
+    def write(self, data: Any) -> int:
+        try:
+            n = super().write(data)
+            if self._unbuffered:
+                super().flush()
+            return n
+        except BrokenPipeError:
+            raise  # the reader went away: quiet, see finish_stdout
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror) from exc
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror) from exc
+
+
+def guard_stdout() -> None:
+    """Give the real stdout a byte layer that reports write errors as :class:`OutputError`, so the
+    CLI can tell "cannot write output" apart from any other OSError (a journal on a full disk).
+    Same encoding, error handler, line buffering and write-through as before."""
+    out = sys.stdout
+    if out is None or out is not sys.__stdout__ or not isinstance(out, io.TextIOWrapper):
+        return  # replaced (a test's capture): leave it alone
+    try:
+        fd = out.fileno()
+        out.flush()
+    except (OSError, ValueError):
+        return
+    buffer = _StdoutBuffer(io.FileIO(fd, "w", closefd=False), unbuffered=out.write_through)
+    sys.stdout = io.TextIOWrapper(
+        buffer,
+        encoding=out.encoding,
+        errors=out.errors,
+        line_buffering=out.line_buffering,
+        write_through=out.write_through,
+    )
 
 
 def detach_stdout() -> None:
@@ -45,10 +101,15 @@ def finish_stdout(code: int, text: str = "") -> int:
         detach_stdout()
         return code or EXIT_ERROR
     except OSError as exc:
-        detach_stdout()
-        print(f"error: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+        report_output_error(exc)
         return EXIT_ERROR
     return code
+
+
+def report_output_error(exc: OSError) -> None:
+    """Drop whatever output is still pending and say why it could not be written."""
+    detach_stdout()
+    print(f"error: cannot write output: {exc.strerror or exc}", file=sys.stderr)
 
 
 def _os_reason(exc: OSError) -> str:

@@ -14,7 +14,7 @@ import typer
 
 from planner.cli.app import app
 from planner.errors import EXIT_ERROR, PlannerError, report
-from planner.fileio import detach_stdout, finish_stdout
+from planner.fileio import OutputError, detach_stdout, finish_stdout, guard_stdout, report_output_error
 
 # Command modules (import order = help order). Each registers its commands on `app`.
 from planner.cli import status as _status  # noqa: F401  isort: skip
@@ -43,6 +43,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of stdout went away (`planner ... | head`): nothing to say
         detach_stdout()
         return EXIT_ERROR
+    except OutputError as exc:  # stdout itself failed (see guard_stdout): a full disk, say
+        report_output_error(exc)
+        return EXIT_ERROR
     except Exception as exc:
         # Usage errors (Typer's vendored click exceptions) know how to show themselves.
         show = getattr(exc, "show", None)
@@ -57,4 +60,5 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
+    guard_stdout()
     sys.exit(finish_stdout(run()))
