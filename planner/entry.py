@@ -120,8 +120,9 @@ def main() -> None:
     # rescan it again and again (a third of the time on a 50,000-tag remote).
     gc.disable()
     code, out = fast_status(opts)
-    from planner.fileio import finish_stdout
+    from planner.fileio import finish_stdout, guard_stdout
 
+    guard_stdout()  # a short write to a closed pipe is an error even with PYTHONUNBUFFERED=1
     code = finish_stdout(code, out)
     try:
         sys.stderr.flush()

@@ -352,20 +352,29 @@ def _quiet_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
-def test_output_errors_are_reported_or_quiet(unconfigured: EdgitRepo) -> None:
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_output_errors_are_reported_or_quiet(unconfigured: EdgitRepo, unbuffered: bool, tmp_path: Path) -> None:
+    # A remote whose document is larger than a pipe holds (64 KiB): the reader goes away mid-write.
+    commit = git(unconfigured.work, "rev-parse", "HEAD")
+    refs = "".join(f"create refs/tags/components/prompts/p{i:04d}/v1.0.0 {commit}\n" for i in range(1500))
+    git(unconfigured.remote, "update-ref", "--stdin", input=refs.encode())
     args = [str(PLANNER), "status", "--format", "json", "--repo", str(unconfigured.work), "--remote"]
     args.append(str(unconfigured.remote))
+    env = {**_quiet_env(), "PYTHONUNBUFFERED": "1"} if unbuffered else _quiet_env()
+    whole = subprocess.run(args, capture_output=True, env=env, check=True).stdout
+    assert len(whole) > 65536 and json.loads(whole)["components"]
     with open("/dev/full", "w") as full:
-        proc = subprocess.run(args, stdout=full, stderr=subprocess.PIPE, text=True, env=_quiet_env(), check=False)
+        proc = subprocess.run(args, stdout=full, stderr=subprocess.PIPE, text=True, env=env, check=False)
     assert proc.returncode == 1
     assert "error: cannot write output: No space left on device" in proc.stderr
     # A reader that goes away (`| head -c 10`): exit 1, nothing on stderr but the status warnings.
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_quiet_env())
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert p.stdout is not None and p.stderr is not None
+    assert p.stdout.read(10) == whole[:10]  # takes a little while git's output is still coming
     p.stdout.close()
     err = p.stderr.read().decode()
     p.stderr.close()
-    assert p.wait(timeout=60) == 1
+    assert p.wait(timeout=60) == 1  # never 0: the document was not all written
     assert "Traceback" not in err and "Exception ignored" not in err
 
 
