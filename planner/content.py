@@ -1,5 +1,7 @@
 """Component content at commits: a component's path from ``.edgit/components.json`` AS IT IS at
-the commit (so a renamed file still resolves), falling back to the current registry, then its bytes.
+the commit (so a renamed file still resolves); for a component declared by a ``component.yaml``
+only, the path that manifest (where it is today) declared at the commit; else the current
+registry's path. Then its bytes.
 
 Used by the dry run (planner.diff), KV sync (planner.kv.sync) and ``validate``; all git reads go
 through planner.blobs, batched: ONE ``git cat-file --batch`` for the registries at every commit,
@@ -10,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from planner.blobs import Blob, read_files, read_files_via_trees
 from planner.errors import PlannerError
 from planner.model import TYPE_TO_NAMESPACE, ComponentRef
-from planner.registry import REGISTRY_PATH, Registry
+from planner.registry import REGISTRY_PATH, Component, Registry, check_repo_path
 
-__all__ = ["UnknownComponentError", "paths_in_registry", "read_component_files", "sha256_hex"]
+__all__ = ["UnknownComponentError", "path_in_manifest", "paths_in_registry", "read_component_files", "sha256_hex"]
 
 
 class UnknownComponentError(PlannerError):
@@ -56,6 +59,31 @@ def paths_in_registry(data: bytes | None) -> dict[ComponentRef, str]:
     return out
 
 
+def path_in_manifest(data: bytes | None, manifest: str, comp: Component) -> str | None:
+    """The path ``comp``'s manifest blob (``manifest``: its repository path) declares, or None when
+    the blob is missing, unreadable or declares another component."""
+    if data is None:
+        return None
+    import yaml
+
+    from planner.refs import compose_all
+
+    try:
+        docs = compose_all(manifest, data.decode("utf-8"))  # nodes only: aliases are never expanded
+    except (UnicodeDecodeError, PlannerError):
+        return None
+    if len(docs) != 1 or not isinstance(docs[0], yaml.MappingNode):
+        return None
+    fields: dict[str, str] = {}
+    for k, v in docs[0].value:
+        if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode) and v.tag == "tag:yaml.org,2002:str":
+            fields[str(k.value)] = str(v.value)
+    path = fields.get("path")
+    if fields.get("name") != comp.name or fields.get("type") != comp.type or not path or check_repo_path(path):
+        return None
+    return posixpath.normpath(posixpath.join(posixpath.dirname(manifest), path))  # relative to the manifest
+
+
 def read_component_files(
     repo: Path | str,
     registry: Registry | Callable[[], Registry],
@@ -65,6 +93,9 @@ def read_component_files(
     skip_unknown: bool = False,
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
     """``{(commit, component): (path, blob)}``; blob None where the file is not at that commit.
+
+    The path is the one declared at the commit: ``.edgit/components.json`` there, else the
+    component's ``component.yaml`` there (read where the manifest is today), else today's registry.
 
     ``registry`` is the current registry, or a loader called only if some component is missing
     from the registry at its commit. ``via_trees``: three git calls, linear in the files per
@@ -78,9 +109,10 @@ def read_component_files(
     reg_at = {c: paths_in_registry(b.data if (b := regs.get((c, REGISTRY_PATH))) else None) for c in commits}
     current: Registry | None = None
     paths: dict[tuple[str, ComponentRef], str] = {}
+    by_manifest: dict[tuple[str, ComponentRef], Component] = {}
     for commit, ref in items:
         path = reg_at[commit].get(ref)
-        if path is None:  # registered after that commit: fall back to today's registry
+        if path is None:  # not in components.json at that commit: today's registry
             if current is None:
                 current = registry if isinstance(registry, Registry) else registry()
             comp = current.get(ref)
@@ -89,7 +121,16 @@ def read_component_files(
                     continue
                 raise UnknownComponentError(ref, commit)
             path = comp.path
+            if comp.source != REGISTRY_PATH:
+                by_manifest[(commit, ref)] = comp
         paths[(commit, ref)] = path
+    if by_manifest:  # declared by a component.yaml: the path its manifest gave at that commit
+        manifests = read_files(repo, sorted({(c, comp.source) for (c, _), comp in by_manifest.items()}))
+        for (commit, ref), comp in by_manifest.items():
+            blob = manifests.get((commit, comp.source))
+            then = path_in_manifest(blob.data if blob else None, comp.source, comp)
+            if then is not None:
+                paths[(commit, ref)] = then
     read = read_files_via_trees if via_trees else read_files
     blobs = read(repo, [(c, p) for (c, _), p in paths.items()])
     return {key: (path, blobs.get((key[0], path))) for key, path in paths.items()}

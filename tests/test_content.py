@@ -6,10 +6,16 @@ from pathlib import Path
 import pytest
 
 from planner.blobs import read_blobs_by_id, read_files
-from planner.content import UnknownComponentError, paths_in_registry, read_component_files, sha256_hex
+from planner.content import (
+    UnknownComponentError,
+    path_in_manifest,
+    paths_in_registry,
+    read_component_files,
+    sha256_hex,
+)
 from planner.gitio import GitError
 from planner.model import ComponentRef
-from planner.registry import Registry, load_edgit_registry
+from planner.registry import Component, Registry, load_edgit_registry, load_registry
 from tests.gitrepo import EdgitRepo, git
 
 
@@ -87,3 +93,62 @@ def test_component_files_follow_the_registry_at_each_commit(edgit_repo: EdgitRep
         read_component_files(edgit_repo.work, current, [(c1, nope), (c1, ext)])
     got = read_component_files(edgit_repo.work, current, [(c1, nope), (c1, ext)], skip_unknown=True)
     assert list(got) == [(c1, ext)]
+
+
+def test_manifest_components_follow_their_manifest_at_each_commit(edgit_repo: EdgitRepo) -> None:
+    # Declared only by a component.yaml, renamed later: an old commit's content is the file the
+    # manifest named then (today's path does not exist there, or is another file).
+    manifest = "prompts/extraction/component.yaml"
+    edgit_repo.write(manifest, "name: extraction\ntype: prompt\npath: ./prompt.md\n")
+    edgit_repo.write("prompts/extraction/prompt.md", "one\n")
+    edgit_repo.write("prompts/extraction/v2.md", "an unrelated draft\n")
+    c1 = edgit_repo.commit("extraction v1")
+    edgit_repo.write(manifest, "name: extraction\ntype: prompt\npath: v2.md\n")
+    edgit_repo.write("prompts/extraction/v2.md", "two\n")
+    c2 = edgit_repo.commit("extraction v2, renamed")
+    edgit_repo.write(manifest, "name: extraction\ntype: prompt\npath: [not, a, string]\n")
+    c3 = edgit_repo.commit("a broken manifest")
+    edgit_repo.write(manifest, "name: other\ntype: prompt\npath: prompt.md\n")
+    c4 = edgit_repo.commit("the file declares another component")
+    edgit_repo.write(manifest, "name: extraction\ntype: prompt\npath: v2.md\n")
+    edgit_repo.commit("fixed")
+    ext = ComponentRef("prompts", "extraction")
+    registry = load_registry(edgit_repo.work)
+    assert registry.components[ext].source == manifest
+    for via_trees in (True, False):
+        got = read_component_files(edgit_repo.work, registry, [(c, ext) for c in (c1, c2, c3, c4)], via_trees=via_trees)
+        assert {k: (p, b.data if b else None) for k, (p, b) in got.items()} == {
+            (c1, ext): ("prompts/extraction/prompt.md", b"one\n"),  # not today's v2.md ("an unrelated draft")
+            (c2, ext): ("prompts/extraction/v2.md", b"two\n"),
+            (c3, ext): ("prompts/extraction/v2.md", b"two\n"),  # unreadable then: today's path
+            (c4, ext): ("prompts/extraction/v2.md", b"two\n"),
+        }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"name: extraction\ntype: prompt\npath: ../../etc/passwd\n",
+        b"name: extraction\ntype: prompt\npath: /etc/passwd\n",
+        b"name: extraction\ntype: agent-definition\npath: a.md\n",
+        b"name: extraction\ntype: prompt\npath: &a a.md\nx: *a\n---\nname: x\n",
+        b"name: extraction\ntype: prompt\npath: 7\n",
+        b"{\n",
+        b"\xff\xfe",
+        b"- a\n",
+    ],
+)
+def test_path_in_manifest_refuses_what_it_cannot_trust(text: bytes) -> None:
+    comp = load_registry_component("prompts/extraction/component.yaml")
+    assert path_in_manifest(text, "prompts/extraction/component.yaml", comp) is None
+
+
+def load_registry_component(source: str) -> Component:
+    return Component("extraction", "prompt", "prompts/extraction/v2.md", "components", (), source)
+
+
+def test_path_in_manifest_is_relative_to_the_manifest() -> None:
+    comp = load_registry_component("prompts/extraction/component.yaml")
+    text = b"name: extraction\ntype: prompt\npath: ./sub//a.md\n"
+    assert path_in_manifest(text, "prompts/extraction/component.yaml", comp) == "prompts/extraction/sub/a.md"
+    assert path_in_manifest(None, "prompts/extraction/component.yaml", comp) is None
