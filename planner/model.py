@@ -136,7 +136,11 @@ class Version:
                 )
         if text.endswith(".lock"):
             raise ModelError(f"invalid version {text!r}: a git ref component may not end with '.lock'")
-        return cls(int(m.group("major")), int(m.group("minor")), int(m.group("patch")), pre)
+        try:
+            return cls(int(m.group("major")), int(m.group("minor")), int(m.group("patch")), pre)
+        except ValueError:  # Python refuses to convert numbers of more than 4,300 digits
+            shown = text if len(text) <= 60 else f"{text[:40]}...{text[-10:]}"
+            raise ModelError(f"invalid version {shown!r}: a number in it is too long") from None
 
     @staticmethod
     def is_version_slot(text: str) -> bool:

@@ -207,6 +207,8 @@ def state_from_ls_remote(remote: str, text: str, local_refs: Mapping[str, str] |
     ``planner status`` reads 10,000 tags this way (bench/README.md). Output git never writes (a
     peeled line away from its ref, a ref listed twice) takes the two-step path, which handles it.
     """
+    if not text:
+        return _assemble(remote, [], local_refs)  # no refs under our prefixes
     if not text.endswith("\n"):
         text += "\n"
     rows: list[_Row] = _LS_ROW.findall(text)

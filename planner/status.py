@@ -131,18 +131,19 @@ def build_status(
 
 
 def dump_json(doc: dict[str, Any]) -> str:
-    """The document as compact JSON on one line: ``json.dumps(doc, separators=(",", ":"))``, byte for byte.
+    """The document as compact JSON on one line: ``json.dumps(doc, separators=(",", ":"))``, byte for byte,
+    for documents of str, int, bool, None, lists and dicts (the status document's types).
 
-    orjson writes the same bytes for ASCII text in a fifth of the time (10,000 tags, bench/README.md).
-    It writes other characters as UTF-8 where ``json`` escapes them as ``\\uXXXX``, and refuses lone
-    surrogates (a file name that is not UTF-8); such a document is written by ``json``, so the
-    output keeps one format.
+    orjson writes the same bytes for printable ASCII text in a fifth of the time (10,000 tags,
+    bench/README.md). It writes other characters raw where ``json`` escapes them as ``\\uXXXX``
+    (non-ASCII, and DEL), and refuses lone surrogates (a file name that is not UTF-8); such a
+    document is written by ``json``, so the output keeps one format.
     """
     try:
         out = orjson.dumps(doc)
     except orjson.JSONEncodeError:
         out = b"\x80"  # not ASCII: written by json below
-    if out.isascii():
+    if out.isascii() and b"\x7f" not in out:
         return out.decode("ascii") + "\n"
     return json.dumps(doc, separators=(",", ":"), check_circular=False) + "\n"
 

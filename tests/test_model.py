@@ -128,3 +128,12 @@ def test_env_must_not_look_like_version() -> None:
     with pytest.raises(ModelError):
         validate_env("v1.0.0")
     assert validate_env("prod-eu_1") == "prod-eu_1"
+
+
+@pytest.mark.parametrize("text", ["v1" + "0" * 4400 + ".0.0", "v1.0.0-" + "1" * 4400, "v1.0.0-rc." + "9" * 5000])
+def test_version_with_a_number_python_cannot_convert_is_a_model_error(text: str) -> None:
+    # int() refuses more than 4,300 digits: a crafted remote tag must be an invalid name, not a crash.
+    with pytest.raises(ModelError, match="a number in it is too long") as info:
+        Version.parse(text)
+    assert len(str(info.value)) < 200  # the message does not repeat thousands of digits
+    assert TagName.try_parse(f"components/prompts/x/{text}") is None

@@ -184,6 +184,7 @@ json_values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(), json_values, max_size=5))
 @example({"path": "prompts/caf\u00e9.yaml", "ctl": '\x00\x1f\x7f"\\/', "astral": "\U0001f600", "lone": "\ud800"})
+@example({"path": "prompts/a\x7fb.md", "\x7f": ['\x00\x1f"\\/']})  # DEL alone: ASCII, yet json escapes it
 def test_dump_json_is_the_json_modules_output(doc: dict[str, Any]) -> None:
     assert dump_json(doc) == json.dumps(doc, separators=(",", ":")) + "\n"
 
