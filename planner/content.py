@@ -5,7 +5,8 @@ registry's path. Then its bytes.
 
 Used by the dry run (planner.diff), KV sync (planner.kv.sync) and ``validate``; all git reads go
 through planner.blobs, batched: ONE ``git cat-file --batch`` for the registries at every commit,
-then the files (one call, or two that stay linear in the files per directory: ``via_trees``).
+one more for the manifests at those commits only if some component is declared by a manifest
+alone, then the files (one call, or two that stay linear in the files per directory: ``via_trees``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from planner.blobs import Blob, read_files, read_files_via_trees
 from planner.errors import PlannerError
 from planner.model import TYPE_TO_NAMESPACE, ComponentRef
-from planner.registry import REGISTRY_PATH, Component, Registry, check_repo_path
+from planner.registry import MANIFEST_KEYS, REGISTRY_PATH, Component, Registry, check_repo_path
 
 __all__ = ["UnknownComponentError", "path_in_manifest", "paths_in_registry", "read_component_files", "sha256_hex"]
 
@@ -61,7 +62,8 @@ def paths_in_registry(data: bytes | None) -> dict[ComponentRef, str]:
 
 def path_in_manifest(data: bytes | None, manifest: str, comp: Component) -> str | None:
     """The path ``comp``'s manifest blob (``manifest``: its repository path) declares, or None when
-    the blob is missing, unreadable or declares another component."""
+    the blob is missing or is not a manifest the registry would load for ``comp`` (unreadable, an
+    unknown or repeated key, another component, a path that is unsafe or names no file)."""
     if data is None:
         return None
     import yaml
@@ -75,13 +77,27 @@ def path_in_manifest(data: bytes | None, manifest: str, comp: Component) -> str 
     if len(docs) != 1 or not isinstance(docs[0], yaml.MappingNode):
         return None
     fields: dict[str, str] = {}
+    seen: set[str] = set()
     for k, v in docs[0].value:
-        if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode) and v.tag == "tag:yaml.org,2002:str":
-            fields[str(k.value)] = str(v.value)
-    path = fields.get("path")
-    if fields.get("name") != comp.name or fields.get("type") != comp.type or not path or check_repo_path(path):
+        key = k.value if isinstance(k, yaml.ScalarNode) else None
+        if key not in MANIFEST_KEYS or key in seen:
+            return None
+        seen.add(key)
+        if key != "uses":
+            if not isinstance(v, yaml.ScalarNode) or v.tag != "tag:yaml.org,2002:str":
+                return None
+            fields[key] = str(v.value)
+    path = fields.get("path", "")
+    if fields.get("name") != comp.name or fields.get("type") != comp.type:
         return None
-    return posixpath.normpath(posixpath.join(posixpath.dirname(manifest), path))  # relative to the manifest
+    if fields.get("prefix", "components") not in ("components", "logic"):
+        return None
+    if check_repo_path(path) or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(manifest), path))  # relative to the manifest
+    if joined in (".", posixpath.dirname(manifest)) or path.endswith("/"):
+        return None  # a directory, not a file
+    return joined
 
 
 def read_component_files(
@@ -99,7 +115,8 @@ def read_component_files(
 
     ``registry`` is the current registry, or a loader called only if some component is missing
     from the registry at its commit. ``via_trees``: three git calls, linear in the files per
-    directory (for many files); else two, using git's own ``commit:path`` lookups. A component
+    directory (for many files); else two, using git's own ``commit:path`` lookups; one more
+    when a component is declared by a ``component.yaml`` alone. A component
     found in neither registry raises :class:`UnknownComponentError`, or is left out of the
     answer with ``skip_unknown``.
     """

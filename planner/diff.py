@@ -79,7 +79,8 @@ def remote_url(remote: str, repo: Path | str) -> str:
 def _component_files(
     repo: Path | str, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]]
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
-    """planner.content.read_component_files (three batched reads), with the dry run's error type."""
+    """planner.content.read_component_files (three batched reads; four with manifest-only
+    components), with the dry run's error type."""
     try:
         return read_component_files(repo, registry, wanted)
     except UnknownComponentError as exc:
@@ -296,7 +297,8 @@ class ContentChange:
 def content_changes(plan: ComputedPlan, repo: Path | str, registry: Registry) -> list[ContentChange]:
     """Old (at the env's current commit) and new content of every env move that syncs to KV.
 
-    Two batched reads: registries at the old and new commits, then the files.
+    Two batched reads: registries at the old and new commits, then the files (and the manifests
+    at those commits in between, when a component is declared by a manifest alone).
     """
     moves = [t for t in plan.tags if t.action != "noop" and t.ref.startswith("refs/tags/components/")]
     moves = [t for t in moves if not Version.is_version_slot(t.ref.rsplit("/", 1)[-1])]

@@ -8,6 +8,7 @@ expected, a missing parent, a permission problem or bytes that are not UTF-8 bec
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -55,11 +56,36 @@ class _StdoutBuffer(io.BufferedWriter):
             raise OutputError(exc.errno, exc.strerror) from exc
 
 
+class _StdoutText(io.TextIOWrapper):
+    """stdout's text layer under :func:`guard_stdout`: a character the output encoding cannot
+    represent (``PYTHONIOENCODING=ascii``) is an :class:`OutputError` that says so."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except UnicodeEncodeError as exc:
+            reason = f"{exc.object[exc.start]!r} cannot be written in the output encoding {self.encoding}"
+            raise OutputError(errno.EILSEQ, f"{reason} (set PYTHONIOENCODING=utf-8)") from exc
+
+
+class _ClosedStdout(io.TextIOBase):
+    """What stdout is when the command was started with it closed (``planner status >&-``)."""
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        raise OutputError(errno.EBADF, "standard output is closed")
+
+
 def guard_stdout() -> None:
     """Give the real stdout a byte layer that reports write errors as :class:`OutputError`, so the
     CLI can tell "cannot write output" apart from any other OSError (a journal on a full disk).
-    Same encoding, error handler, line buffering and write-through as before."""
+    Same encoding, error handler, line buffering and write-through as before. A closed stdout
+    becomes one whose writes fail the same way."""
     out = sys.stdout
+    if out is None and sys.__stdout__ is None:
+        sys.stdout = _ClosedStdout()
+        return
     if out is None or out is not sys.__stdout__ or not isinstance(out, io.TextIOWrapper):
         return  # replaced (a test's capture): leave it alone
     try:
@@ -68,7 +94,7 @@ def guard_stdout() -> None:
     except (OSError, ValueError):
         return
     buffer = _StdoutBuffer(io.FileIO(fd, "w", closefd=False), unbuffered=out.write_through)
-    sys.stdout = io.TextIOWrapper(
+    sys.stdout = _StdoutText(
         buffer,
         encoding=out.encoding,
         errors=out.errors,
@@ -92,7 +118,7 @@ def detach_stdout() -> None:
 def finish_stdout(code: int, text: str = "") -> int:
     """Write ``text`` and flush stdout before exiting with ``code``: a reader that went away
     (``| head``) ends the command quietly with exit 1; any other write error (a full disk) is
-    reported, exit 1. The exit code to use is returned."""
+    reported, exit 1; Ctrl-C is "interrupted", exit 130. The exit code to use is returned."""
     try:
         if text:
             sys.stdout.write(text)
@@ -103,6 +129,10 @@ def finish_stdout(code: int, text: str = "") -> int:
     except OSError as exc:
         report_output_error(exc)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C while a large document is being written
+        detach_stdout()
+        print("interrupted", file=sys.stderr)
+        return 130
     return code
 
 

@@ -33,7 +33,7 @@ REGISTRY_VERSION = "3.0.0"
 MANIFEST_NAME = "component.yaml"
 # Directories never searched for manifests: VCS data, virtualenvs, dependency trees.
 _SKIP_DIRS = {".git", ".edgit", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
-_MANIFEST_KEYS = {"name", "type", "path", "prefix", "uses"}
+MANIFEST_KEYS = frozenset({"name", "type", "path", "prefix", "uses"})
 
 
 @dataclass(frozen=True)
@@ -240,8 +240,8 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
     nodes: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for k, v in doc.value:
         key = k.value if isinstance(k, yaml.ScalarNode) else None
-        if key not in _MANIFEST_KEYS:
-            sink.error(f"unknown manifest key {key!r} (known: {', '.join(sorted(_MANIFEST_KEYS))})", node_span(rel, k))
+        if key not in MANIFEST_KEYS:
+            sink.error(f"unknown manifest key {key!r} (known: {', '.join(sorted(MANIFEST_KEYS))})", node_span(rel, k))
             continue
         if key in nodes:
             sink.error(f"duplicate manifest key {key!r}", node_span(rel, k))

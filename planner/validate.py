@@ -6,7 +6,8 @@ environments with no env tag on the remote, and references whose KV value is mis
 from the tag's content ("works locally but not in production").
 
 Reads, once each: the registry, ONE remote snapshot (ls-remote), the registries and files at the
-tag commits (two batched ``git cat-file --batch`` via planner.content), ONE ``get_many`` per KV
+tag commits (two batched ``git cat-file --batch`` via planner.content; three when a component is
+declared by a ``component.yaml`` alone), ONE ``get_many`` per KV
 namespace. The middle (``check_refs``) is pure.
 """
 
@@ -242,8 +243,9 @@ def compare_kv(
 def read_contents(
     repo: Path, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]]
 ) -> dict[tuple[str, ComponentRef], bytes | None]:
-    """File bytes of each component at each commit: the path from the registry AS IT WAS at that
-    commit (renames resolve), else the current one. Two batched ``git cat-file --batch`` calls."""
+    """File bytes of each component at each commit: the path declared AS IT WAS at that commit
+    (renames resolve; see planner.content), else the current one. Two batched
+    ``git cat-file --batch`` calls (three with manifest-only components)."""
     items = sorted(set(wanted))
     files = read_component_files(repo, registry, items, via_trees=False, skip_unknown=True)
     out: dict[tuple[str, ComponentRef], bytes | None] = {}

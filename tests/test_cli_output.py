@@ -9,8 +9,10 @@ command rather than in the final flush.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,47 @@ def test_output_is_whole_in_both_modes(many: list[str], tmp_path: Path) -> None:
     assert len(outputs["buffered"]) > 65536
     for i in range(N):
         assert f"prompts/p{i:04d} ".encode() in outputs["buffered"]
+
+
+@pytest.mark.parametrize("args", [["status"], ["status", "--format", "json"], ["--help"]], ids=" ".join)
+def test_closed_stdout_is_reported(edgit_repo: EdgitRepo, args: list[str]) -> None:
+    # `planner status >&-`: Python starts with sys.stdout None.
+    cmd = [str(PLANNER), *args]
+    if args[0] == "status":
+        cmd += ["--repo", str(edgit_repo.work), "--remote", str(edgit_repo.remote)]
+    proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1), check=False)
+    assert proc.returncode == 1
+    assert "error: cannot write output: standard output is closed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unencodable_output_is_reported(edgit_repo: EdgitRepo) -> None:
+    edgit_repo.register("cafe", "prompt", "prompts/caf\u00e9.md", "x\n")
+    env = {**env_for("buffered"), "PYTHONIOENCODING": "ascii"}
+    cmd = [str(PLANNER), "components", "list", "--repo", str(edgit_repo.work)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 1
+    assert "error: cannot write output: '\\xe9' cannot be written in the output encoding ascii" in proc.stderr
+    assert "PYTHONIOENCODING=utf-8" in proc.stderr and "Traceback" not in proc.stderr
+    ok = subprocess.run(cmd, capture_output=True, env={**env, "PYTHONIOENCODING": "utf-8"}, check=True)
+    assert "prompts/caf\u00e9.md".encode() in ok.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_ctrl_c_while_writing_is_interrupted_not_a_traceback(many: list[str], fmt: str) -> None:
+    # Nobody reads the pipe: the command blocks writing its (>64 KiB) output; then Ctrl-C.
+    p = subprocess.Popen(
+        [*many, "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_for("buffered")
+    )
+    assert p.stdout is not None and p.stderr is not None
+    wchan = Path(f"/proc/{p.pid}/wchan")
+    deadline = time.monotonic() + 60
+    while "pipe_write" not in wchan.read_text():  # blocked in write(2) on the full pipe (anon_pipe_write)
+        assert p.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    err = p.stderr.read().decode()
+    p.stdout.close()
+    p.stderr.close()
+    assert p.wait(timeout=60) == 130
+    assert err.endswith("interrupted\n") and "Traceback" not in err

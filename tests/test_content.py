@@ -136,6 +136,13 @@ def test_manifest_components_follow_their_manifest_at_each_commit(edgit_repo: Ed
         b"{\n",
         b"\xff\xfe",
         b"- a\n",
+        b'name: extraction\ntype: prompt\npath: "a\\nb.md"\n',  # a line break: git's batch reads refuse it
+        b"name: extraction\ntype: prompt\npath: a.md\npath: b.md\n",  # repeated key
+        b"name: extraction\ntype: prompt\npath: a.md\nuses: []\nuses: []\n",
+        b"name: extraction\ntype: prompt\npath: a.md\ncolour: blue\n",  # unknown key
+        b"name: extraction\ntype: prompt\npath: a.md\nprefix: nonsense\n",
+        b"name: extraction\ntype: prompt\npath: .\n",  # the manifest's directory
+        b"name: extraction\ntype: prompt\npath: sub/\n",
     ],
 )
 def test_path_in_manifest_refuses_what_it_cannot_trust(text: bytes) -> None:
@@ -151,4 +158,6 @@ def test_path_in_manifest_is_relative_to_the_manifest() -> None:
     comp = load_registry_component("prompts/extraction/component.yaml")
     text = b"name: extraction\ntype: prompt\npath: ./sub//a.md\n"
     assert path_in_manifest(text, "prompts/extraction/component.yaml", comp) == "prompts/extraction/sub/a.md"
+    text = b"name: extraction\ntype: prompt\npath: a.md\nprefix: logic\nuses: [prompts/other]\n"
+    assert path_in_manifest(text, "prompts/extraction/component.yaml", comp) == "prompts/extraction/a.md"
     assert path_in_manifest(None, "prompts/extraction/component.yaml", comp) is None

@@ -56,6 +56,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    if rv == 130:  # Typer turns Ctrl-C inside a command into exit 130, silently
+        detach_stdout()  # drop pending output: nobody may be reading it
+        print("interrupted", file=sys.stderr)
     return rv if isinstance(rv, int) else 0
 
 
