@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from planner.blobs import Blob, read_files, read_files_via_trees
-from planner.errors import PlannerError
+from planner.errors import DiagnosticSink, PlannerError
 from planner.model import TYPE_TO_NAMESPACE, ComponentRef
-from planner.registry import MANIFEST_KEYS, REGISTRY_PATH, Component, Registry, check_repo_path
+from planner.registry import REGISTRY_PATH, Component, Registry, parse_manifest
 
 __all__ = ["UnknownComponentError", "path_in_manifest", "paths_in_registry", "read_component_files", "sha256_hex"]
 
@@ -62,42 +61,20 @@ def paths_in_registry(data: bytes | None) -> dict[ComponentRef, str]:
 
 def path_in_manifest(data: bytes | None, manifest: str, comp: Component) -> str | None:
     """The path ``comp``'s manifest blob (``manifest``: its repository path) declares, or None when
-    the blob is missing or is not a manifest the registry would load for ``comp`` (unreadable, an
-    unknown or repeated key, another component, a path that is unsafe or names no file)."""
+    the blob is missing, is not a manifest the registry would load (``parse_manifest``), declares
+    another component, or names a path git's batch reads cannot take (a control character)."""
     if data is None:
         return None
-    import yaml
-
-    from planner.refs import compose_all
-
+    sink = DiagnosticSink()
     try:
-        docs = compose_all(manifest, data.decode("utf-8"))  # nodes only: aliases are never expanded
+        parsed = parse_manifest(manifest, data.decode("utf-8"), sink)
     except (UnicodeDecodeError, PlannerError):
         return None
-    if len(docs) != 1 or not isinstance(docs[0], yaml.MappingNode):
+    if parsed is None or sink.items or (parsed.name, parsed.type) != (comp.name, comp.type):
         return None
-    fields: dict[str, str] = {}
-    seen: set[str] = set()
-    for k, v in docs[0].value:
-        key = k.value if isinstance(k, yaml.ScalarNode) else None
-        if key not in MANIFEST_KEYS or key in seen:
-            return None
-        seen.add(key)
-        if key != "uses":
-            if not isinstance(v, yaml.ScalarNode) or v.tag != "tag:yaml.org,2002:str":
-                return None
-            fields[key] = str(v.value)
-    path = fields.get("path", "")
-    if fields.get("name") != comp.name or fields.get("type") != comp.type:
+    if any(ord(c) < 32 or ord(c) == 127 for c in parsed.path):
         return None
-    if fields.get("prefix", "components") not in ("components", "logic"):
-        return None
-    if check_repo_path(path) or any(ord(c) < 32 or ord(c) == 127 for c in path):
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(manifest), path))  # relative to the manifest
-    if joined in (".", posixpath.dirname(manifest)) or path.endswith("/"):
-        return None  # a directory, not a file
-    return joined
+    return parsed.path
 
 
 def read_component_files(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -225,17 +225,29 @@ def find_manifests(root: Path) -> list[Path]:
 
 
 def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Component | None]:
-    """Parse one ``component.yaml``; problems go to ``sink`` with their positions."""
+    """Read and parse one ``component.yaml``; problems go to ``sink`` with their positions."""
+    rel = file.relative_to(root).as_posix()
+    text = read_text_file(file, rel)
+    return text, parse_manifest(rel, text, sink, inside=lambda path: _inside(root, root / path))
+
+
+def parse_manifest(
+    rel: str, text: str, sink: DiagnosticSink, *, inside: Callable[[PurePosixPath], bool] | None = None
+) -> Component | None:
+    """Parse the text of the manifest at ``rel`` (repository path); problems go to ``sink``.
+
+    ``inside(path)``: whether the declared path stays in the repository once symlinks in the
+    working tree are followed (not asked for a manifest read from git objects).
+    Raises DiagnosticError for malformed YAML.
+    """
     import yaml
 
     from planner.refs import compose_all, node_span
 
-    rel = file.relative_to(root).as_posix()
-    text = read_text_file(file, rel)
     docs = compose_all(rel, text)
     if len(docs) != 1 or not isinstance(docs[0], yaml.MappingNode):
         sink.error("a component manifest must be one YAML mapping (name, type, path, ...)", Span(rel, 1, 1))
-        return text, None
+        return None
     doc = docs[0]
     nodes: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for k, v in doc.value:
@@ -276,8 +288,8 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
     if path is not None:
         # Paths in a manifest are relative to the manifest's own directory.
         bad = check_repo_path(path[0])
-        joined = PurePosixPath(file.parent.relative_to(root).as_posix()) / path[0]
-        if bad is None and not _inside(root, root / joined):
+        joined = PurePosixPath(rel).parent / path[0]
+        if bad is None and inside is not None and not inside(joined):
             bad = "escapes the repository"
         if bad:
             sink.error(f"path {path[0]!r} {bad}", path[1])
@@ -297,9 +309,9 @@ def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Co
                 except ModelError as exc:
                     sink.error(exc.message, node_span(rel, item))
     if len(sink.items) != before or name is None or type_ is None or repo_path is None:
-        return text, None
+        return None
     pfx: Prefix = "logic" if prefix and prefix[0] == "logic" else "components" if prefix else prefix_for_path(repo_path)
-    return text, Component(name[0], type_[0], repo_path, pfx, tuple(uses), rel, node_span(rel, nodes["name"][0]))
+    return Component(name[0], type_[0], repo_path, pfx, tuple(uses), rel, node_span(rel, nodes["name"][0]))
 
 
 def _inside(root: Path, target: Path) -> bool:

@@ -141,8 +141,6 @@ def test_manifest_components_follow_their_manifest_at_each_commit(edgit_repo: Ed
         b"name: extraction\ntype: prompt\npath: a.md\nuses: []\nuses: []\n",
         b"name: extraction\ntype: prompt\npath: a.md\ncolour: blue\n",  # unknown key
         b"name: extraction\ntype: prompt\npath: a.md\nprefix: nonsense\n",
-        b"name: extraction\ntype: prompt\npath: .\n",  # the manifest's directory
-        b"name: extraction\ntype: prompt\npath: sub/\n",
     ],
 )
 def test_path_in_manifest_refuses_what_it_cannot_trust(text: bytes) -> None:
