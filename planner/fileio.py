@@ -8,11 +8,13 @@ expected, a missing parent, a permission problem or bytes that are not UTF-8 bec
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +39,26 @@ class _StdoutBuffer(io.BufferedWriter):
         self._unbuffered = unbuffered
 
     def write(self, data: Any) -> int:
-        try:
+        with _as_output_error():
             n = super().write(data)
             if self._unbuffered:
                 super().flush()
             return n
-        except BrokenPipeError:
-            raise  # the reader went away: quiet, see finish_stdout
-        except OSError as exc:
-            raise OutputError(exc.errno, exc.strerror) from exc
 
     def flush(self) -> None:
-        try:
+        with _as_output_error():
             super().flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(exc.errno, exc.strerror) from exc
+
+
+@contextlib.contextmanager
+def _as_output_error() -> Iterator[None]:
+    """OSErrors of stdout's byte layer become OutputError; a broken pipe stays itself (quiet)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.errno, exc.strerror) from exc
 
 
 class _StdoutText(io.TextIOWrapper):

@@ -13,13 +13,7 @@ from planner.state import LEDGER_REF
 from planner.txn.engine import apply_plan
 from planner.txn.errors import ApplyFailedError, RequireIdError, StalePlanError
 from tests.gitrepo import git
-from tests.txn_fixture import ANA, EXT, SUMM, TxnFixture, build, ledger_records, sha
-
-RELEASE = """plan "rel" {
-  promote prompts/extraction v1.1.0 to staging
-  promote agents/analyzer v2.0.0 to staging
-}
-"""
+from tests.txn_fixture import ANA, EXT, RELEASE, SUMM, TxnFixture, build, ledger_records, sha
 
 
 @pytest.fixture

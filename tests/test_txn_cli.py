@@ -17,13 +17,7 @@ from planner.txn.errors import RemoteMismatchError
 from planner.txn.remote import normalize_remote
 from tests.gitrepo import GIT_ENV, git
 from tests.http_check_server import check_server
-from tests.txn_fixture import ANA, EXT, ROOT, TxnFixture, build, ledger_records, write_plan_json
-
-RELEASE = """plan "rel" {
-  promote prompts/extraction v1.1.0 to staging
-  promote agents/analyzer v2.0.0 to staging
-}
-"""
+from tests.txn_fixture import ANA, EXT, RELEASE, ROOT, TxnFixture, build, ledger_records, write_plan_json
 
 
 @pytest.fixture

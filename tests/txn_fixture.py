@@ -27,6 +27,12 @@ from tests.gitrepo import GIT_ENV, EdgitRepo, git
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("staging", "production")
 EXT, SUMM, ANA = "components/prompts/extraction", "components/prompts/summary", "components/agents/analyzer"
+# The plan most transaction tests apply: two promotions to staging (a prompt and the agent using it).
+RELEASE = """plan "rel" {
+  promote prompts/extraction v1.1.0 to staging
+  promote agents/analyzer v2.0.0 to staging
+}
+"""
 
 
 @dataclass
