@@ -116,19 +116,26 @@ def check_repo_path(path: str) -> str | None:
     return None
 
 
-def _key_spans(text: str, key: str) -> list[Span]:
-    """Positions of every ``"key":`` in a JSON text (for diagnostics about that entry)."""
-    spans = []
-    for m in re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", text):
-        line = text.count("\n", 0, m.start()) + 1
-        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
-        spans.append(Span(REGISTRY_PATH, line, col, line, col + len(json.dumps(key, ensure_ascii=False))))
-    return spans
+_JSON_KEY = re.compile(r'"(?:[^"\\\n]|\\.)*"(?=\s*:)')
 
 
-def _pos_of_key(text: str, key: str) -> tuple[int, int]:
-    spans = _key_spans(text, key)
-    return (spans[0].line, spans[0].column) if spans else (1, 1)
+def _key_index(text: str) -> dict[str, list[Span]]:
+    """Positions of every ``"key":`` in a JSON text, by decoded key, in one pass (linear in the text)."""
+    index: dict[str, list[Span]] = {}
+    line, line_start, scanned = 1, 0, 0
+    for m in _JSON_KEY.finditer(text):
+        newlines = text.count("\n", scanned, m.start())
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", scanned, m.start()) + 1
+        scanned = m.start()
+        try:
+            key = json.loads(m.group())
+        except ValueError:
+            continue
+        col = m.start() - line_start + 1
+        index.setdefault(key, []).append(Span(REGISTRY_PATH, line, col, line, col + len(m.group())))
+    return index
 
 
 def _pairs_keep_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -169,16 +176,17 @@ def _edgit_components(repo: Path, sink: DiagnosticSink) -> tuple[str, list[Compo
     if not file.exists():
         return "", []
     text, data = _read_json(file)
+    keys = _key_index(text)
     entries = data.get("components", {})
     if not isinstance(entries, dict):
-        span = (_key_spans(text, "components") or [Span(REGISTRY_PATH, 1, 1)])[0]
+        span = (keys.get("components") or [Span(REGISTRY_PATH, 1, 1)])[0]
         raise DiagnosticError([Diagnostic("error", "'components' must be an object", span)], {REGISTRY_PATH: text})
     for name in entries.pop("\x00dupes", []):
-        spans = _key_spans(text, name)
+        spans = keys.get(name, [])
         sink.error(f"duplicate component name {name!r}", spans[-1] if spans else Span(REGISTRY_PATH, 1, 1))
     comps: list[Component] = []
     for name, entry in entries.items():
-        span = (_key_spans(text, name) or [Span(REGISTRY_PATH, 1, 1)])[0]
+        span = (keys.get(name) or [Span(REGISTRY_PATH, 1, 1)])[0]
         try:
             validate_name(name)
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):

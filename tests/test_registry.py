@@ -261,3 +261,21 @@ def test_write_never_leaks_duplicate_markers(tmp_path: Path) -> None:
     text = (tmp_path / REGISTRY_PATH).read_text()
     assert "\\u0000" not in text and "dupes" not in text
     assert json.loads(text)["components"]["a"] == {"path": "b.md", "type": "prompt"}
+
+
+def test_key_positions_in_one_pass_with_escapes_and_unicode(repo: Path) -> None:
+    # Positions come from one scan of the text: keys written with escapes, non-ASCII keys and
+    # several keys on one line are each found at their own line and column.
+    text = (
+        '{"version": "3.0.0", "components": {\n'
+        '  "caf\\u00e9": {"path": "a.md", "type": "prompt"}, "ok": {"path": "prompts/extraction.md", "type": "prompt"},\n'
+        '  "na\\"me": {"path": "b.md", "type": "prompt"},\n'
+        '    "wid": {"path": "prompts/extraction.md", "type": "widget"}\n'
+        "}}"
+    )
+    write(repo, REGISTRY_PATH, text)
+    err = diag_error(repo)
+    spans = {d.message.split(" (")[0].split(":")[0]: (d.span.line, d.span.column) for d in err.diagnostics if d.span}
+    assert spans["invalid component name 'café'"] == (2, 3)
+    assert spans["invalid component name 'na\"me'"] == (3, 3)
+    assert spans["unknown component type 'widget'"] == (4, 5)
