@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.errors import Diagnostic, DiagnosticError, Span
+from planner.errors import Diagnostic, DiagnosticError
 from planner.model import ModelError, validate_env
 
 CONFIG_FILE = "planner.toml"
@@ -29,40 +29,47 @@ class PlannerConfig:
 
 
 def load_config(root: Path | str = ".") -> PlannerConfig:
+    """Read ``planner.toml`` at the repository's top level, strictly: every key and table must be
+    one the planner knows (``planner.config_schema``), each error at its own line and column."""
     root = Path(root)
     file = root / CONFIG_FILE
     if not file.exists():
         return PlannerConfig(root=root)
+    from planner.config_schema import check, locate
+    from planner.errors import DiagnosticSink
     from planner.fileio import loads_toml, read_text_file
 
     text = read_text_file(file, CONFIG_FILE)
     data = loads_toml(CONFIG_FILE, text)
+    sink = DiagnosticSink()
+    check(data, text, CONFIG_FILE, sink)
+    if sink.has_errors:
+        raise DiagnosticError(sink.items, {CONFIG_FILE: text})
 
-    def fail(msg: str) -> DiagnosticError:
-        return DiagnosticError([Diagnostic("error", msg, Span(CONFIG_FILE, 1, 1))], {CONFIG_FILE: text})
+    def fail(msg: str, *path: str | int) -> DiagnosticError:
+        return DiagnosticError([Diagnostic("error", msg, locate(text, path, CONFIG_FILE))], {CONFIG_FILE: text})
 
     envs = data.get("environments")
     environments: tuple[str, ...] | None = None
     if envs is not None:
-        if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
-            raise fail('\'environments\' must be a list of names, e.g. ["staging", "production"]')
+        if not all(isinstance(e, str) for e in envs):
+            raise fail('\'environments\' must be a list of names, e.g. ["staging", "production"]', "environments")
         try:
             environments = tuple(validate_env(e) for e in envs)
         except ModelError as exc:
-            raise fail(exc.message) from None
+            raise fail(exc.message, "environments") from None
         if len(set(environments)) != len(environments):
-            raise fail("'environments' lists a name twice")
+            raise fail("'environments' lists a name twice", "environments")
     remote = data.get("remote", "origin")
-    if not isinstance(remote, str) or not remote or remote.startswith("-"):
-        raise fail("'remote' must be a remote name, URL or path (not starting with '-')")
-    from planner.gitio import GitError, check_remote
+    from planner.gitproc import remote_problem
 
-    try:
-        check_remote(remote)
-    except GitError as exc:
-        raise fail(f"'remote': {exc.message}") from None
-    kv = data.get("kv", {})
-    policy = data.get("policy", {})
-    if not isinstance(kv, dict) or not isinstance(policy, dict):
-        raise fail("'kv' and 'policy' must be tables")
-    return PlannerConfig(root, remote, environments, kv, policy, CONFIG_FILE)
+    problem = remote_problem(remote) if remote else "'remote' must not be empty"
+    if problem is not None:
+        raise fail(f"'remote': {problem}", "remote")
+    config = PlannerConfig(root, remote, environments, data.get("kv", {}), data.get("policy", {}), CONFIG_FILE)
+    if config.kv:
+        from planner.kv.bindings import parse_kv_config
+
+        for env in ("*", *config.kv.get("env", {})):  # every environment's settings, before any is used
+            parse_kv_config(config, env)
+    return config

@@ -75,24 +75,25 @@ def start_reads_early(opts: dict[str, str]) -> tuple[str, list[subprocess.Popen[
 def fast_status(opts: dict[str, str]) -> tuple[int, str]:
     """(exit code, JSON document or ""): the library calls of the full CLI's ``status`` command,
     with its checks of ``--repo`` and ``--remote`` and its error report."""
-    from planner.gitproc import work_tree_problem
+    from planner.workspace import repo_root
 
-    repo, remote = opts.get("--repo", "."), opts.get("--remote")
-    problem = work_tree_problem(repo)  # as the --repo option's check in planner.cli.options
+    remote = opts.get("--remote")
+    root, problem = repo_root(opts.get("--repo", "."))  # as the --repo option's check in planner.cli.options
+    if root is not None:
+        opts = {**opts, "--repo": str(root)}
     early = start_reads_early(opts) if problem is None else None
-    from pathlib import Path
 
     from planner.errors import PlannerError, report
     from planner.gitio import check_remote
     from planner.status import dump_json, status_document
 
     try:
-        if problem is not None:
-            raise PlannerError(problem)
+        if root is None:
+            raise PlannerError(problem or "not a git repository")
         if remote is not None:
             check_remote(remote)  # as the --remote option's check
         doc, warnings = status_document(
-            Path(repo),
+            root,
             component=opts.get("component"),
             env=opts.get("--env"),
             remote=remote,

@@ -67,6 +67,14 @@ def remote_problem(remote: str) -> str | None:
     m = _SCHEME.match(remote)
     if m and m.group(1).lower() not in _ALLOWED_SCHEMES:
         return f"remote {remote!r}: URL scheme {m.group(1)!r} is not supported; {allowed}"
+    # ssh would read a host starting with '-' as an option (ssh://-oProxyCommand=..., user@-o...:x).
+    host = (
+        remote[m.end() :]
+        if m
+        else (remote.split(":", 1)[0] if ":" in remote and "/" not in remote.split(":", 1)[0] else "")
+    )
+    if host.rpartition("@")[2].startswith("-"):
+        return f"remote {remote!r} is not valid: its host starts with '-', which ssh would read as an option (a host name never starts with '-')"
     return None
 
 
@@ -77,22 +85,6 @@ def dir_problem(path: PathLike) -> str | None:
     if not os.path.isdir(path):
         return f"{path} is not a git repository (it is a file, not a directory)"
     return None
-
-
-def work_tree_problem(path: PathLike) -> str | None:
-    """Why ``path`` cannot be the repository (``--repo``), or None: it must be a directory inside a
-    git work tree (``.git`` there or in a parent). The one rule for every command."""
-    problem = dir_problem(path)
-    if problem is not None:
-        return problem
-    here = os.path.realpath(path)
-    while True:
-        if os.path.exists(os.path.join(here, ".git")):
-            return None
-        parent = os.path.dirname(here)
-        if parent == here:
-            return f"{path} is not a git repository"
-        here = parent
 
 
 def runs_no_helper(remote: str) -> bool:

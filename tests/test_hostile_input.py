@@ -181,7 +181,7 @@ def test_repo_missing_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
         err = _err(capsys, [*argv, "--repo", str(gone)])
         assert f"{gone} is not a git repository" in err
     err = _err(capsys, ["status", "--repo", str(tmp_path)])
-    assert f"{tmp_path} is not a git repository" in err
+    assert f"{tmp_path} is not inside a git repository" in err
     assert not gone.exists()
 
 

@@ -148,7 +148,7 @@ def test_malformed_wrangler_positioned(tmp_path: Path) -> None:
         ('[kv]\nstore = "redis"\n', "store 'redis'", 2),
         ('[kv]\nlayouts = ["{name}"]\n', "unknown key layout", 2),
         ("[kv]\ncolour = 1\n", "unknown key 'colour'", 2),
-        ("[kv.env.staging]\npreview = 1\n", "'preview' must be true or false", 2),
+        ("[kv.env.staging]\npreview = 1\n", "'kv.env.staging.preview' must be true or false", 2),
     ],
 )
 def test_bad_config_positioned(tmp_path: Path, toml: str, needle: str, line: int) -> None:

@@ -369,7 +369,7 @@ def test_policy_settings_reject_unknown_keys_with_position(pl: Planner) -> None:
     with pytest.raises(DiagnosticError) as exc:
         load_settings(load_config(pl.fx.work))
     d = exc.value.diagnostics[0]
-    assert d.message.startswith("[policy] unknown key 'protectd'")
+    assert d.message.startswith("unknown key 'protectd' in [policy] (did you mean 'protected'?)")
     assert d.span is not None and (d.span.line, d.span.column) == (4, 1)
 
 

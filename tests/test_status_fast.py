@@ -388,7 +388,11 @@ def test_fast_path_refuses_a_directory_that_is_not_a_repository(
     assert run(args) == 1
     _, err = capsys.readouterr()
     assert fast.returncode == 1 and fast.stdout == ""
-    assert fast.stderr == err == f"error: {tmp_path / 'plain'} is not a git repository\n"
+    assert (
+        fast.stderr
+        == err
+        == f"error: {tmp_path / 'plain'} is not inside a git repository (no .git here or in any parent directory)\n"
+    )
 
 
 def test_component_state_compares_by_value_and_shows_its_tags() -> None:

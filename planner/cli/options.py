@@ -16,23 +16,29 @@ from planner.errors import PlannerError
 
 
 def require_dir(path: Path) -> Path:
-    """``--repo`` must be an existing directory (commands that also work outside git)."""
+    """``--repo`` for commands that also work outside git: an existing directory; inside a git
+    work tree, its top level (so the same files are read from any subdirectory)."""
     from planner.gitproc import dir_problem
+    from planner.workspace import WorkspaceProblem, find_workspace
 
     problem = dir_problem(path)
     if problem is not None:
         raise PlannerError(problem)
-    return path
+    try:
+        return find_workspace(path).root
+    except WorkspaceProblem:
+        return path
 
 
 def require_git_repo(path: Path) -> Path:
-    """``--repo`` must be a directory inside a git work tree (``.git`` here or in a parent)."""
-    from planner.gitproc import work_tree_problem  # the same rule as the status fast path's
+    """``--repo`` (default: the current directory) must be inside a git work tree with a commit;
+    the command then runs at its top level, whichever subdirectory it was started from."""
+    from planner.workspace import repo_root  # the same rule as the status fast path's
 
-    problem = work_tree_problem(path)
-    if problem is not None:
-        raise PlannerError(problem)
-    return path
+    root, problem = repo_root(path)
+    if root is None:
+        raise PlannerError(problem or f"{path} is not a git repository")
+    return root
 
 
 def check_remote_opt(remote: str | None) -> str | None:
@@ -41,8 +47,13 @@ def check_remote_opt(remote: str | None) -> str | None:
     return None if remote is None else check_remote(remote)
 
 
-RepoDirOpt = Annotated[Path, typer.Option("--repo", help="Repository root.", callback=require_dir)]
-RepoOpt = Annotated[Path, typer.Option("--repo", help="Repository root (a git repository).", callback=require_git_repo)]
+RepoDirOpt = Annotated[
+    Path, typer.Option("--repo", help="A directory in the repository (default: here).", callback=require_dir)
+]
+RepoOpt = Annotated[
+    Path,
+    typer.Option("--repo", help="A directory in the git repository (default: here).", callback=require_git_repo),
+]
 RemoteOpt = Annotated[
     str | None,
     typer.Option(

@@ -147,13 +147,14 @@ def parse_kv_config(config: PlannerConfig, env: str) -> KVSettings:
             raise _fail(
                 config, f"[kv] unknown key layout {layout!r}; known layouts: {', '.join(KNOWN_LAYOUTS)}", layout
             )
+    path = get_str("path", DEFAULT_SQLITE) or DEFAULT_SQLITE
     preview = merged.get("preview", False)
     if not isinstance(preview, bool):
         raise _fail(config, "[kv] 'preview' must be true or false", "preview")
     return KVSettings(
         env=env,
         store=store,
-        path=get_str("path", DEFAULT_SQLITE) or DEFAULT_SQLITE,
+        path=path,
         layouts=tuple(dict.fromkeys(layouts)),
         binding=get_str("binding", DEFAULT_BINDING) or DEFAULT_BINDING,
         wrangler=get_str("wrangler", None),
@@ -281,6 +282,10 @@ def resolve_namespace_id(
 def open_store(config: PlannerConfig, settings: KVSettings, environ: Mapping[str, str] | None = None) -> KVStore:
     root = config.root
     if settings.store == "sqlite":
+        if settings.path == DEFAULT_SQLITE:  # the repository's .planner/, shared by its linked worktrees
+            from planner.workspace import state_dir
+
+            return SqliteKV(state_dir(root) / "kv.sqlite", settings.namespace)
         return SqliteKV(root / settings.path, settings.namespace)
     from planner.kv.cloudflare import CloudflareKV  # httpx only when Cloudflare is used
 

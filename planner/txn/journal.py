@@ -73,7 +73,9 @@ class Journal:
 
     @classmethod
     def open(cls, repo: Path) -> Journal:
-        root = repo / JOURNAL_DIR
+        from planner.workspace import state_dir
+
+        root = state_dir(repo) / JOURNAL_DIR.name  # one journal per repository, shared by its worktrees
         root.mkdir(parents=True, exist_ok=True)
         return cls(root)
 
