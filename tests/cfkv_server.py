@@ -190,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if endpoint == "bulk/delete" and method == "POST":
             keys = json.loads(raw)
+            if len(keys) > 10_000:
+                return self._error(400, 10040, "bulk delete limited to 10000 keys")
             skip = set(keys[: fault.count]) if fault and fault.kind == "unsuccessful" else set()
             for k in keys:
                 if k not in skip:
@@ -209,7 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
                     continue
                 value, meta = store[k]
                 text = value.decode("utf-8", "replace")
-                values[k] = {"value": text, "metadata": meta, "expiration": None} if body.get("withMetadata") else text
+                # As Cloudflare: "expiration" only for keys that expire (these never do); "" for an empty value.
+                values[k] = {"value": text, "metadata": meta} if body.get("withMetadata") else text
             return self._send(200, envelope({"values": values}))
         if endpoint == "keys" and method == "GET":
             q = parse_qs(query)
