@@ -219,9 +219,25 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
             # git skipped the hook (not executable?): the push landed WITHOUT the per-ref checks.
             # Fail, so that the engine treats it as a failure after the commit and moves it back.
             raise GitError("the expected-value check (pre-push hook) did not run; the push was not checked")
+        _mirror_tags_locally(repo, updates)
         return PushResult(tuple(refs), time.monotonic() - start)
     finally:
         _update_refs(repo, [f"delete {_staging_name(push_id, u.ref)}" for u in sets])
+
+
+def _mirror_tags_locally(repo: Path | str, updates: Sequence[RefUpdate]) -> None:
+    """After the push landed, set the checkout's tags to what the remote now holds, in one
+    ``update-ref --stdin``: later commands see no stale tags, and an edgit-style
+    ``push --tags --force`` from this checkout cannot push the old targets back."""
+    lines = [
+        f"update {u.ref} {u.new}" if u.new is not None else f"delete {u.ref}"
+        for u in updates
+        if u.ref.startswith("refs/tags/")
+    ]
+    try:
+        _update_refs(repo, lines)
+    except GitError:
+        pass  # the remote is the truth and already holds the change; a stale local tag is only warned about
 
 
 def _conflict_after_rejection(
