@@ -80,6 +80,7 @@ def plan_source(
 
     cfg = load_config(repo)
     rem = remote or cfg.remote
+    cfg = dataclasses.replace(cfg, remote=rem)  # the remote this run reads, for every stage
     registry = load_registry(repo)
     state = snapshot(rem, repo)
     ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=LedgerHistory(repo, rem))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
 
 def _context(repo: Path, remote: str | None) -> tuple[Registry, RepoState, PlannerConfig]:
     config = load_config(repo)
+    if remote is not None:
+        config = dataclasses.replace(config, remote=remote)  # the remote this run reads, for every stage
     registry = load_registry(repo)
-    state = snapshot(remote or config.remote, repo)
+    state = snapshot(config.remote, repo)
     return registry, state, config
 
 

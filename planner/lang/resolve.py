@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from planner.config import PlannerConfig
 from planner.errors import Diagnostic, DiagnosticSink, PlannerError, Span
-from planner.gitio import Opt, run_git
 from planner.lang import ast
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, Version, validate_env
 from planner.registry import Registry
@@ -42,22 +41,21 @@ _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def git_ref_resolver(repo: Path | str) -> RefResolver:
-    """Resolve many refs with ONE ``git cat-file --batch-check`` (``REF^{commit}`` per line)."""
+def git_ref_resolver(repo: Path | str, remote: str | None = None) -> RefResolver:
+    """Resolve many refs: ONE ``git cat-file --batch-check`` (``REF^{commit}`` per line); names it
+    cannot resolve are looked up among the remote's branches (ONE ``ls-remote``) and their
+    commits fetched when missing (ONE ``fetch``). That is how ``at main`` works in a CI checkout:
+    shallow, detached, with no local ``main`` (``planner.gitrefs``)."""
+    from planner.gitrefs import local_commits, remote_branch_commits
 
     def resolve(refs: Sequence[str]) -> dict[str, str | None]:
-        if not refs:
-            return {}
         for r in refs:  # callers validate; a newline would smuggle a second query in
             if not r or r.startswith("-") or any(c.isspace() or ord(c) < 32 for c in r):
                 raise PlannerError(f"refusing to resolve git ref {r!r}")
-        data = "".join(f"{r}^{{commit}}\n" for r in refs).encode()
-        proc = run_git(["cat-file", Opt("--batch-check=%(objectname) %(objecttype)")], cwd=repo, input=data)
-        lines = proc.stdout.decode("utf-8", "replace").splitlines()
-        out: dict[str, str | None] = {}
-        for r, line in zip(refs, lines, strict=False):
-            oid, _, kind = line.partition(" ")
-            out[r] = oid if kind == "commit" and re.fullmatch(r"[0-9a-f]{40,64}", oid) else None
+        out = local_commits(repo, refs)
+        missing = [r for r in refs if out.get(r) is None]
+        if missing and remote is not None:
+            out.update(remote_branch_commits(repo, remote, missing))
         return out
 
     return resolve
@@ -278,7 +276,7 @@ def resolve(
                 refs[s.ref.text] = None
     commits: Mapping[str, str | None] = {}
     if refs:
-        resolver = resolve_refs or git_ref_resolver(config.root)
+        resolver = resolve_refs or git_ref_resolver(config.root, config.remote)
         try:
             commits = resolver(list(refs))
         except PlannerError as exc:
