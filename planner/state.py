@@ -6,6 +6,7 @@ tags are read only to report where they diverge. Everything after this works in 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ class EnvPointer:
 
     env: str
     tag: RemoteTag
-    version: Version | None  # highest version tag at the same commit, None if no version is there
+    version: Version | None  # the version it names (planner.exact), None if no version is there
 
 
 VersionRow = tuple[Version, str, str]  # (version, object, commit)
@@ -324,4 +325,8 @@ def snapshot(
     # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
     remote_proc, local_proc = collect(started or start_reads(remote, repo), [True, False])
     text = remote_proc.stdout.decode("utf-8", "replace")
-    return state_from_ls_remote(remote, text, _parse_local(local_proc))
+    state = state_from_ls_remote(remote, text, _parse_local(local_proc))
+    from planner.exact import pin_env_versions  # imports this module; costs nothing without ambiguity
+
+    problems = pin_env_versions(state, repo, remote)
+    return dataclasses.replace(state, problems=(*state.problems, *problems)) if problems else state
