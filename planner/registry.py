@@ -189,6 +189,11 @@ def _edgit_components(repo: Path, sink: DiagnosticSink) -> tuple[str, list[Compo
         span = (keys.get(name) or [Span(REGISTRY_PATH, 1, 1)])[0]
         try:
             validate_name(name)
+        except ModelError as exc:
+            # A name edgit wrote but the planner cannot tag: skip this one component, keep the rest.
+            sink.warning(f"{exc.message}; component skipped", span)
+            continue
+        try:
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
                 raise ModelError(f"component {name!r} needs a string 'path'")
             type_ = entry.get("type")
@@ -397,6 +402,7 @@ def load_registry(root: Path | str = ".") -> Registry:
                     warnings.append(Diagnostic("warning", f"reference to unregistered component {r.ref}", r.span))
     if sink.has_errors:
         raise DiagnosticError(sink.items, sources)
+    warnings[:0] = [d for d in sink.items if d.severity == "warning"]  # e.g. a skipped component name
     return Registry(dict(sorted(comps.items())), yaml_refs, tuple(warnings))
 
 

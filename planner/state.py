@@ -15,7 +15,17 @@ from pathlib import Path
 
 from planner.gitio import GitError, collect, git_text, redact_url, start_error
 from planner.gitproc import Refused, ls_remote_args, start_snapshot_reads
-from planner.model import _MAX_NAME, NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, TagName, Version, parse_slot
+from planner.model import (
+    _MAX_NAME,
+    NAME_PATTERN,
+    NAMESPACE_TO_TYPE,
+    ComponentRef,
+    ModelError,
+    Prefix,
+    TagName,
+    Version,
+    parse_slot,
+)
 
 LEDGER_REF = "refs/planner/ledger"
 _UNSEEN: object = object()
@@ -177,7 +187,7 @@ def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
 # The common, valid tag ref in one match (same rules as TagName.parse: known namespace, name alphabet
 # and length); anything else goes through TagName.try_parse, which decides and explains. No '^' in
 # the slot: a stray peeled line (``...^{}``) must not look like a tag.
-_TAG_BODY = rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/([a-z0-9][a-z0-9_-]{{0,{_MAX_NAME - 1}}})/([^/^\t\n]+)"
+_TAG_BODY = rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/((?=[^/]{{1,{_MAX_NAME}}}/){NAME_PATTERN})/([^/^\t\n]+)"
 _TAG_REF = re.compile(_TAG_BODY)
 # The snapshot's hot path: ls-remote output in ONE pass. A ref line (groups: object, ref, then
 # prefix, namespace, name, slot when it is one of our valid tag refs) and its peeled line, if any.

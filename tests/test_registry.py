@@ -165,11 +165,11 @@ def test_duplicate_name_between_manifests(repo: Path) -> None:
 
 def test_manifest_errors_positioned(repo: Path) -> None:
     write(
-        repo, "agents/analyzer/component.yaml", "name: Analyzer\ntype: agent\npath: ../../../x\ncolour: red\nuses: 3\n"
+        repo, "agents/analyzer/component.yaml", "name: -Analyzer\ntype: agent\npath: ../../../x\ncolour: red\nuses: 3\n"
     )
     err = diag_error(repo)
     by_line = {d.span.line: d.message for d in err.diagnostics if d.span}
-    assert "invalid component name 'Analyzer'" in by_line[1]
+    assert "invalid component name '-Analyzer'" in by_line[1]
     assert "unknown component type 'agent'" in by_line[2]
     assert "escapes the repository" in by_line[3]
     assert "unknown manifest key 'colour'" in by_line[4]
