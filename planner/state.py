@@ -155,6 +155,8 @@ class RepoState:
     divergences: tuple[Divergence, ...] = ()
     ignored: tuple[str, ...] = ()  # refs under our prefixes that are not valid tag names
     problems: tuple[str, ...] = ()  # e.g. one component under both prefixes
+    # The remote as given (it may hold credentials: never shown): where missing commits are fetched.
+    source: str = dataclasses.field(default="", repr=False, compare=False)
 
     def component(self, ref: ComponentRef) -> ComponentState | None:
         return self.components.get(ref)
@@ -288,6 +290,7 @@ def _assemble(remote: str, rows: list[_Row], local_refs: Mapping[str, str] | Non
             divergences.append(Divergence(ref, local_oid, refs.get(ref)))
     return RepoState(
         remote=redact_url(remote),
+        source=remote,
         components={cs.ref: cs for _, cs in sorted(by_name.items())},  # (namespace, name): C-level compares
         refs=refs,
         ledger=ledger,
