@@ -157,7 +157,12 @@ def compute_plan(
             claim(tag.ref, step.id)
             cs = state.component(step.component)
             cur = cs.envs.get(step.env) if cs else None
-            in_place = cur is not None and cur.tag.commit == step.commit
+            # In place only if it already names this version: v1.2.0-rc.1 and v1.2.0 may share a commit.
+            in_place = (
+                cur is not None
+                and cur.tag.commit == step.commit
+                and (step.version is None or cur.version is None or cur.version == step.version)
+            )
             action: TagAction = "noop" if in_place else ("move" if cur else "create")
             tags.append(
                 TagChange(
