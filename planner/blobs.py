@@ -14,12 +14,13 @@ each distinct blob once: two batched calls, linear in the number of files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from planner.errors import PlannerError
-from planner.gitio import GitError, Opt, run_git
+from planner.gitio import GitError, Opt, check_remote, run_git
 
 
 class BlobError(PlannerError):
@@ -37,6 +38,9 @@ class _Object:
     oid: str
     kind: str
     data: bytes
+
+
+_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _check(text: str) -> None:
@@ -76,6 +80,22 @@ def read_objects(repo: Path | str, specs: Iterable[str]) -> dict[str, _Object | 
         else:
             raise BlobError(f"unexpected answer from git cat-file --batch: {header!r}")
     return result
+
+
+def fetch_objects(repo: Path | str, remote: str, oids: Iterable[str]) -> bool:
+    """ONE ``git fetch REMOTE <oid>...`` for objects this checkout lacks (a commit someone else
+    released, a tag object); True if git fetched them. No refs are written."""
+    wanted = sorted(set(oids))
+    if not wanted:
+        return True
+    if any(not _OID.fullmatch(o) for o in wanted):
+        raise BlobError(f"cannot fetch {wanted[0]!r}: not an object id")
+    proc = run_git(
+        ["fetch", Opt("--no-tags"), Opt("--no-write-fetch-head"), Opt("--quiet"), check_remote(remote), *wanted],
+        cwd=repo,
+        check=False,
+    )
+    return proc.returncode == 0
 
 
 def read_blobs_by_id(repo: Path | str, blob_ids: Iterable[str]) -> dict[str, bytes]:

@@ -15,13 +15,22 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from planner.blobs import Blob, read_files, read_files_via_trees
+from planner.blobs import Blob, fetch_objects, read_files, read_files_via_trees, read_objects
 from planner.errors import DiagnosticSink, PlannerError
+from planner.gitio import redact_url
 from planner.model import TYPE_TO_NAMESPACE, ComponentRef
 from planner.registry import REGISTRY_PATH, Component, Registry, parse_manifest
 
-__all__ = ["UnknownComponentError", "path_in_manifest", "paths_in_registry", "read_component_files", "sha256_hex"]
+__all__ = [
+    "MissingCommitError",
+    "UnknownComponentError",
+    "path_in_manifest",
+    "paths_in_registry",
+    "read_component_files",
+    "sha256_hex",
+]
 
 
 class UnknownComponentError(PlannerError):
@@ -34,6 +43,44 @@ class UnknownComponentError(PlannerError):
         super().__init__(f"{ref} is not in the registry at {commit[:12]} nor in the current one")
         self.ref = ref
         self.commit = commit
+
+
+class MissingCommitError(PlannerError):
+    """A tag's commit is not in this checkout (someone else released it) and could not be fetched."""
+
+
+def ensure_commits(repo: Path | str, commits: Iterable[str], remote: str | None) -> None:
+    """Make sure every commit is here (see :func:`_read_at_commits`)."""
+    _read_at_commits(repo, commits, [], remote)
+
+
+def _read_at_commits(
+    repo: Path | str, commits: Iterable[str], specs: Iterable[str], remote: str | None
+) -> dict[str, Any]:
+    """ONE ``git cat-file --batch`` for the commits and ``specs`` together; commits this checkout
+    lacks (someone else released them) are fetched in ONE ``git fetch REMOTE <oid>...`` and read
+    again. Any still missing is a :class:`MissingCommitError` naming them and how to get them."""
+    wanted, specs = sorted(set(commits)), list(specs)
+    found: dict[str, Any] = read_objects(repo, [*wanted, *specs])
+    missing = [c for c in wanted if found.get(c) is None]
+    if not missing:
+        return found
+    if remote and fetch_objects(repo, remote, missing):
+        found = read_objects(repo, [*wanted, *specs])
+        missing = [c for c in wanted if found.get(c) is None]
+        if not missing:
+            return found
+    shown = ", ".join(c[:12] for c in missing)
+    where = redact_url(remote) if remote else "the remote"
+    tried = f" and fetching from {where} failed" if remote else ""
+    raise MissingCommitError(
+        f"commit{'s' if len(missing) > 1 else ''} {shown} {'are' if len(missing) > 1 else 'is'} not in this checkout"
+        f"{tried}; run `git fetch --tags {where}` in {repo} and try again"
+    )
+
+
+def _blob_data(obj: Any) -> bytes | None:
+    return obj.data if obj is not None and obj.kind == "blob" else None
 
 
 def sha256_hex(data: bytes) -> str:
@@ -84,6 +131,7 @@ def read_component_files(
     *,
     via_trees: bool = True,
     skip_unknown: bool = False,
+    remote: str | None = None,
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
     """``{(commit, component): (path, blob)}``; blob None where the file is not at that commit.
 
@@ -95,12 +143,14 @@ def read_component_files(
     directory (for many files); else two, using git's own ``commit:path`` lookups; one more
     when a component is declared by a ``component.yaml`` alone. A component
     found in neither registry raises :class:`UnknownComponentError`, or is left out of the
-    answer with ``skip_unknown``.
+    answer with ``skip_unknown``. Commits this checkout lacks are fetched from ``remote`` first
+    (:func:`ensure_commits`).
     """
     items = sorted(set(wanted))
     commits = sorted({c for c, _ in items})
-    regs = read_files(repo, [(c, REGISTRY_PATH) for c in commits])
-    reg_at = {c: paths_in_registry(b.data if (b := regs.get((c, REGISTRY_PATH))) else None) for c in commits}
+    # The registries at the commits, read with the commits themselves: one batch finds both.
+    regs = _read_at_commits(repo, commits, [f"{c}:{REGISTRY_PATH}" for c in commits], remote)
+    reg_at = {c: paths_in_registry(_blob_data(regs.get(f"{c}:{REGISTRY_PATH}"))) for c in commits}
     current: Registry | None = None
     paths: dict[tuple[str, ComponentRef], str] = {}
     by_manifest: dict[tuple[str, ComponentRef], Component] = {}

@@ -86,6 +86,13 @@ def _env(work: Path, prefix: str, env: str, target: str) -> None:
     _git(work, "tag", Opt("-f"), Opt("-a"), Opt("-m"), env_message(name, env), f"{prefix}/{env}", target)
 
 
+# edgit has no ignore file of its own: its scan lists tracked files (`git ls-files`) and untracked
+# ones through git's excludes (`git ls-files --others --exclude-standard`), and its detector takes
+# any *.json / *.toml / *.yaml for a config component. This .gitignore line keeps the planner's
+# local state (journal, lock, embedded KV store) out of that scan (docs/foundation.md).
+EDGIT_IGNORE = "# The planner's local state (journal, lock, embedded KV): never an edgit component.\n.planner/\n"
+
+
 def build_demo_repo(directory: Path | str) -> DemoRepo:
     """Create ``directory``/work and ``directory``/remote.git with a few released components."""
     root = Path(directory)
@@ -99,6 +106,7 @@ def build_demo_repo(directory: Path | str) -> DemoRepo:
     _git(work, "config", "user.email", _IDENTITY["GIT_COMMITTER_EMAIL"])
 
     _write(work, ".edgit/components.json", dump_edgit(_REGISTRY))
+    _write(work, ".gitignore", EDGIT_IGNORE + "# The demo's reviewed plan artifact.\n/plan.json\n")
     _write(work, "prompts/extraction.md", "Extract the invoice fields.\n")
     _write(work, "schemas/invoice.json", '{"type": "object"}\n')
     _write(work, "logic/router.ts", "export const route = () => 'v0.9';\n")

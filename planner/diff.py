@@ -77,12 +77,12 @@ def remote_url(remote: str, repo: Path | str) -> str:
 
 
 def _component_files(
-    repo: Path | str, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]]
+    repo: Path | str, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]], remote: str | None = None
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
     """planner.content.read_component_files (three batched reads; four with manifest-only
     components), with the dry run's error type."""
     try:
-        return read_component_files(repo, registry, wanted)
+        return read_component_files(repo, registry, wanted, remote=remote)
     except UnknownComponentError as exc:
         raise DiffError(exc.message) from None
 
@@ -157,7 +157,12 @@ def compute_plan(
             claim(tag.ref, step.id)
             cs = state.component(step.component)
             cur = cs.envs.get(step.env) if cs else None
-            in_place = cur is not None and cur.tag.commit == step.commit
+            # In place only if it already names this version: v1.2.0-rc.1 and v1.2.0 may share a commit.
+            in_place = (
+                cur is not None
+                and cur.tag.commit == step.commit
+                and (step.version is None or cur.version is None or cur.version == step.version)
+            )
             action: TagAction = "noop" if in_place else ("move" if cur else "create")
             tags.append(
                 TagChange(
@@ -209,7 +214,7 @@ def compute_plan(
         for env in sorted(unbound_envs)
     )
     notices.extend(mark_notice(m) for m in marks)  # reviewers see every reject/override
-    kv = _kv_changes(repo, registry, targets, drafts)
+    kv = _kv_changes(repo, registry, targets, drafts, state.source)
     steps = tuple(step_to_dict(s, level_of.get(s.id, 0)) for s in every)
     plan = ComputedPlan(
         format_version=FORMAT_VERSION,
@@ -230,9 +235,13 @@ def compute_plan(
 
 
 def _kv_changes(
-    repo: Path, registry: Registry, targets: Mapping[str, NamespaceTargetLike], drafts: list[_Draft]
+    repo: Path,
+    registry: Registry,
+    targets: Mapping[str, NamespaceTargetLike],
+    drafts: list[_Draft],
+    remote: str | None = None,
 ) -> list[KVChange]:
-    files = _component_files(repo, registry, [(d.commit, d.component) for d in drafts])
+    files = _component_files(repo, registry, [(d.commit, d.component) for d in drafts], remote)
     # Expected old values: ONE get_many per namespace (envs sharing a store share the read).
     by_store: dict[int, tuple[KVStore, set[str]]] = {}
     for d in drafts:

@@ -31,7 +31,15 @@ TYPE_TO_NAMESPACE: dict[str, str] = {
 }
 NAMESPACE_TO_TYPE: dict[str, str] = {ns: t for t, ns in TYPE_TO_NAMESPACE.items()}
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# edgit's names (``MyPrompt``, ``my.prompt``) within git's ref rules (git check-ref-format: no
+# leading '.', no '..', no '.lock' suffix, no trailing '.'): letters, digits, '.', '-', '_',
+# starting with a letter, digit or '_' (never '-': a git option). A dot is never followed by
+# another dot, the end, or a final "lock". Other characters git allows ('@', '+', ':'-free
+# non-ASCII, ...) are refused: '@' and ':' separate KV keys and YAML references, and the plan
+# language cannot spell the rest.
+NAME_PATTERN = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]|\.(?!\.|lock(?:/|$)|/|$))*"
+_NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
+_ENV_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _VERSION_RE = re.compile(
     r"^v(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
     r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
@@ -40,7 +48,7 @@ _VERSION_RE = re.compile(
 # that fails the strict semver check above is an error, not silently an environment.
 _VERSIONISH_RE = re.compile(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 _MAX_NAME = 100
-_TAG_RE = re.compile(r"^(components|logic)/([a-z-]+)/([a-z0-9][a-z0-9_-]*)/([^/]+)$")
+_TAG_RE = re.compile(rf"^(components|logic)/([a-z-]+)/({NAME_PATTERN})/([^/]+)$")
 
 
 class ModelError(PlannerError):
@@ -80,8 +88,14 @@ def _describe_bad_name(value: str) -> str | None:
         return "contains whitespace"
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         return "contains a control character"
+    if value.startswith("."):
+        return "starts with '.' (git refuses such a ref)"
+    if value.endswith(".lock"):
+        return "ends with '.lock' (git refuses such a ref)"
+    if value.endswith("."):
+        return "ends with '.' (git refuses such a ref)"
     if not _NAME_RE.match(value):
-        return "may contain only lowercase letters, digits, '-' and '_', starting with a letter or digit"
+        return "may contain only letters, digits, '.', '-' and '_', starting with a letter, digit or '_'"
     return None
 
 
@@ -96,6 +110,11 @@ def validate_name(value: str, what: str = "component name") -> str:
 def validate_env(value: str) -> str:
     """Environment slot names: same alphabet as component names, and must not look like a version."""
     validate_name(value, "environment name")
+    if not _ENV_RE.match(value):  # edgit's names may use capitals and dots; DESIGN.md keeps envs to this
+        raise ModelError(
+            f"invalid environment name {value!r}: it may contain only lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit"
+        )
     if value.startswith("v") and _VERSIONISH_RE.match(value):
         raise ModelError(f"invalid environment name {value!r}: it looks like a version")
     return value

@@ -189,6 +189,11 @@ def _edgit_components(repo: Path, sink: DiagnosticSink) -> tuple[str, list[Compo
         span = (keys.get(name) or [Span(REGISTRY_PATH, 1, 1)])[0]
         try:
             validate_name(name)
+        except ModelError as exc:
+            # A name edgit wrote but the planner cannot tag: skip this one component, keep the rest.
+            sink.warning(f"{exc.message}; component skipped", span)
+            continue
+        try:
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
                 raise ModelError(f"component {name!r} needs a string 'path'")
             type_ = entry.get("type")
@@ -397,6 +402,7 @@ def load_registry(root: Path | str = ".") -> Registry:
                     warnings.append(Diagnostic("warning", f"reference to unregistered component {r.ref}", r.span))
     if sink.has_errors:
         raise DiagnosticError(sink.items, sources)
+    warnings[:0] = [d for d in sink.items if d.severity == "warning"]  # e.g. a skipped component name
     return Registry(dict(sorted(comps.items())), yaml_refs, tuple(warnings))
 
 
@@ -416,8 +422,35 @@ def dump_edgit(data: Mapping[str, Any], trailing_newline: bool = False) -> str:
 
     edgit writes no trailing newline; an existing file's choice is kept by ``save_components``.
     """
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = json.dumps(_js_key_order(data), indent=2, ensure_ascii=False)
     return text + "\n" if trailing_newline else text
+
+
+_MAX_INDEX = 2**32 - 2  # the largest array index (ECMA-262 "array index")
+
+
+def _array_index(key: str) -> int | None:
+    """The key as an array index if it is one: digits only, canonical (no leading zeros), <= 2**32-2."""
+    if key.isascii() and key.isdigit() and (key == "0" or key[0] != "0"):
+        n = int(key)
+        return n if n <= _MAX_INDEX else None
+    return None
+
+
+def _js_key_order(value: Any) -> Any:
+    """Objects as JavaScript orders their keys: array-index keys (``"7"``, ``"42"``) first in
+    ascending numeric order, then the others in insertion order. ``JSON.stringify`` writes them
+    so; without this a name like ``42`` would move on edgit's next write (a diff in every PR)."""
+    if isinstance(value, dict):
+        items = list(value.items())
+        indexed = sorted((n, k) for k in value if (n := _array_index(k)) is not None)
+        if indexed:
+            first = {k for _, k in indexed}
+            items = [(k, value[k]) for _, k in indexed] + [(k, v) for k, v in items if k not in first]
+        return {k: _js_key_order(v) for k, v in items}
+    if isinstance(value, list):
+        return [_js_key_order(v) for v in value]
+    return value
 
 
 def save_components(root: Path | str, entries: Mapping[str, Mapping[str, str]], *, now: datetime | None = None) -> Path:

@@ -6,6 +6,7 @@ tags are read only to report where they diverge. Everything after this works in 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from collections.abc import Mapping
@@ -14,7 +15,17 @@ from pathlib import Path
 
 from planner.gitio import GitError, collect, git_text, redact_url, start_error
 from planner.gitproc import Refused, ls_remote_args, start_snapshot_reads
-from planner.model import _MAX_NAME, NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, TagName, Version, parse_slot
+from planner.model import (
+    _MAX_NAME,
+    NAME_PATTERN,
+    NAMESPACE_TO_TYPE,
+    ComponentRef,
+    ModelError,
+    Prefix,
+    TagName,
+    Version,
+    parse_slot,
+)
 
 LEDGER_REF = "refs/planner/ledger"
 _UNSEEN: object = object()
@@ -39,7 +50,7 @@ class EnvPointer:
 
     env: str
     tag: RemoteTag
-    version: Version | None  # highest version tag at the same commit, None if no version is there
+    version: Version | None  # the version it names (planner.exact), None if no version is there
 
 
 VersionRow = tuple[Version, str, str]  # (version, object, commit)
@@ -144,6 +155,8 @@ class RepoState:
     divergences: tuple[Divergence, ...] = ()
     ignored: tuple[str, ...] = ()  # refs under our prefixes that are not valid tag names
     problems: tuple[str, ...] = ()  # e.g. one component under both prefixes
+    # The remote as given (it may hold credentials: never shown): where missing commits are fetched.
+    source: str = dataclasses.field(default="", repr=False, compare=False)
 
     def component(self, ref: ComponentRef) -> ComponentState | None:
         return self.components.get(ref)
@@ -176,7 +189,7 @@ def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
 # The common, valid tag ref in one match (same rules as TagName.parse: known namespace, name alphabet
 # and length); anything else goes through TagName.try_parse, which decides and explains. No '^' in
 # the slot: a stray peeled line (``...^{}``) must not look like a tag.
-_TAG_BODY = rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/([a-z0-9][a-z0-9_-]{{0,{_MAX_NAME - 1}}})/([^/^\t\n]+)"
+_TAG_BODY = rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/((?=[^/]{{1,{_MAX_NAME}}}/){NAME_PATTERN})/([^/^\t\n]+)"
 _TAG_REF = re.compile(_TAG_BODY)
 # The snapshot's hot path: ls-remote output in ONE pass. A ref line (groups: object, ref, then
 # prefix, namespace, name, slot when it is one of our valid tag refs) and its peeled line, if any.
@@ -277,6 +290,7 @@ def _assemble(remote: str, rows: list[_Row], local_refs: Mapping[str, str] | Non
             divergences.append(Divergence(ref, local_oid, refs.get(ref)))
     return RepoState(
         remote=redact_url(remote),
+        source=remote,
         components={cs.ref: cs for _, cs in sorted(by_name.items())},  # (namespace, name): C-level compares
         refs=refs,
         ledger=ledger,
@@ -324,4 +338,8 @@ def snapshot(
     # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
     remote_proc, local_proc = collect(started or start_reads(remote, repo), [True, False])
     text = remote_proc.stdout.decode("utf-8", "replace")
-    return state_from_ls_remote(remote, text, _parse_local(local_proc))
+    state = state_from_ls_remote(remote, text, _parse_local(local_proc))
+    from planner.exact import pin_env_versions  # imports this module; costs nothing without ambiguity
+
+    problems = pin_env_versions(state, repo, remote)
+    return dataclasses.replace(state, problems=(*state.problems, *problems)) if problems else state

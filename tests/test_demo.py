@@ -68,3 +68,17 @@ def test_demo_applies_the_release(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert staging["agents/analyzer@staging"].value == (work / "agents/analyzer/analyzer.yaml").read_bytes()
     assert staging["schemas/invoice@staging"].value == b'{"type": "object"}\n'
     assert not (work / ".planner/journal/current.jsonl").exists()  # the apply closed its journal
+
+
+def test_demo_keeps_the_planner_files_out_of_edgits_scan(tmp_path: Path) -> None:
+    """edgit's scan: `git ls-files` plus `git ls-files --others --exclude-standard`. After a whole
+    walkthrough (journal, lock, KV store and plan.json written), neither lists a planner file."""
+    root = tmp_path / "demo"
+    assert run(["demo", "--keep", str(root)]) == 0
+    work = root / "work"
+    assert (work / ".planner/kv.sqlite").exists() and (work / "plan.json").exists()
+    assert ".planner/\n" in (work / ".gitignore").read_text()
+    untracked = git(work, "ls-files", "--others", "--exclude-standard").splitlines()
+    assert untracked == ["plans/demo.plan"]  # a plan is meant to be committed; no edgit pattern matches it
+    tracked = git(work, "ls-files").splitlines()
+    assert not [f for f in tracked if f.startswith(".planner/") or f in ("planner.toml", "plan.json")]

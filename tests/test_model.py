@@ -95,7 +95,7 @@ def test_order_is_total_and_matches_semver(a: Version, b: Version, c: Version) -
 
 @pytest.mark.parametrize(
     "bad",
-    ["-x", "--upload-pack=evil", "a..b", "a/b", "a b", "a\tb", "a\nb", "a\x00b", "A", "", "x" * 101, "é"],
+    ["-x", "--upload-pack=evil", "a..b", "a/b", "a b", "a\tb", "a\nb", "a\x00b", ".a", "a.lock", "", "x" * 101, "é"],
 )
 def test_hostile_names_rejected(bad: str) -> None:
     with pytest.raises(ModelError):
@@ -115,7 +115,7 @@ def test_hostile_names_rejected(bad: str) -> None:
         "components/prompts/x/v1.0.0-rc.01",
         "other/prompts/x/staging",
         "components/widgets/x/staging",
-        "components/prompts/X/staging",
+        "components/prompts/.X/staging",
     ],
 )
 def test_hostile_tags_rejected(ref: str) -> None:

@@ -165,11 +165,11 @@ def test_duplicate_name_between_manifests(repo: Path) -> None:
 
 def test_manifest_errors_positioned(repo: Path) -> None:
     write(
-        repo, "agents/analyzer/component.yaml", "name: Analyzer\ntype: agent\npath: ../../../x\ncolour: red\nuses: 3\n"
+        repo, "agents/analyzer/component.yaml", "name: -Analyzer\ntype: agent\npath: ../../../x\ncolour: red\nuses: 3\n"
     )
     err = diag_error(repo)
     by_line = {d.span.line: d.message for d in err.diagnostics if d.span}
-    assert "invalid component name 'Analyzer'" in by_line[1]
+    assert "invalid component name '-Analyzer'" in by_line[1]
     assert "unknown component type 'agent'" in by_line[2]
     assert "escapes the repository" in by_line[3]
     assert "unknown manifest key 'colour'" in by_line[4]
@@ -279,3 +279,44 @@ def test_key_positions_in_one_pass_with_escapes_and_unicode(repo: Path) -> None:
     assert spans["invalid component name 'café'"] == (2, 3)
     assert spans["invalid component name 'na\"me'"] == (3, 3)
     assert spans["unknown component type 'widget'"] == (4, 5)
+
+
+# --- byte compatibility with edgit's JSON.stringify for integer-like names ----------------------
+
+
+def _edgit_write(existing: str, entries: list[tuple[str, dict[str, str]]], updated: str) -> str:
+    """What edgit does in node: JSON.parse the file, set each component, JSON.stringify(r, null, 2)."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    assert node is not None, "node is needed for the reference output"
+    script = (
+        "const [file, pairs, updated] = JSON.parse(process.argv[1]); const r = JSON.parse(file);"
+        "for (const [k, v] of pairs) r.components[k] = v; r.updated = updated;"
+        "process.stdout.write(JSON.stringify(r, null, 2))"
+    )
+    arg = json.dumps([existing, entries, updated])
+    return subprocess.run([node, "-e", script, arg], capture_output=True, check=True, timeout=60).stdout.decode()
+
+
+def test_integer_like_names_are_written_as_json_stringify_orders_them(repo: Path) -> None:
+    first = ["zeta", "42", "alpha"]
+    then = ["7", "007", "4294967294", "4294967295", "0", "1.5"]
+    for n in first + then:
+        write(repo, f"prompts/{n}.md", "x\n")
+    start = json.dumps({"version": "3.0.0", "components": {}, "updated": "x"}, indent=2)
+    write(repo, ".edgit/components.json", start)
+    t1, t2 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), datetime(2026, 2, 3, 4, 5, 6, 7000, tzinfo=UTC)
+
+    def entries(names: list[str]) -> list[tuple[str, dict[str, str]]]:
+        return [(n, {"path": f"prompts/{n}.md", "type": "prompt"}) for n in names]
+
+    save_components(repo, dict(entries(first)), now=t1)
+    after_one = (repo / ".edgit/components.json").read_text()
+    assert after_one == _edgit_write(start, entries(first), "2026-01-02T03:04:05.678Z")
+    save_components(repo, dict(entries(then)), now=t2)
+    after_two = (repo / ".edgit/components.json").read_text()
+    assert after_two == _edgit_write(after_one, entries(then), "2026-02-03T04:05:06.007Z")
+    keys = list(json.loads(after_two)["components"])
+    assert keys == ["0", "7", "42", "4294967294", "zeta", "alpha", "007", "4294967295", "1.5"]

@@ -63,8 +63,14 @@ def test_versions_semver_sorted_and_envs_resolved(edgit_repo: EdgitRepo) -> None
     assert [str(v) for v in cs.versions] == ["v1.0.0", "v1.9.0", "v1.10.0-rc.1", "v1.10.0"]
     assert cs.latest == Version.parse("v1.10.0")
     prod, staging = cs.envs["production"], cs.envs["staging"]
-    assert (prod.tag.commit, prod.version) == (c1, Version.parse("v1.9.0"))  # highest version at c1
+    # edgit nested production on v1.0.0's tag object: that version, not the highest at c1 (v1.9.0)
+    assert (prod.tag.commit, prod.version) == (c1, Version.parse("v1.0.0"))
+    # straight at c2, not in any ledger: the highest version there, and a problem says so
     assert (staging.tag.commit, staging.version) == (c2, Version.parse("v1.10.0"))
+    assert [p for p in state.problems if "share its commit" in p] == [
+        f"refs/tags/{EXT}/staging: versions v1.10.0-rc.1, v1.10.0 share its commit {c2[:12]} and neither its "
+        "tag object nor the ledger says which one it names; showing the highest (v1.10.0)"
+    ]
     # the nested env tag object is not the version tag object, and neither is the commit
     assert prod.tag.object not in (c1, cs.versions[Version.parse("v1.0.0")].object)
     assert state.divergences == ()

@@ -114,7 +114,12 @@ def derive_keys(
     # The current registry (edgit's plus component.yaml manifests) is read only if a component is
     # missing from .edgit/components.json at its tag commit (registered later, or by a manifest).
     files = read_component_files(
-        repo, lambda: load_registry(Path(repo)), [(w[2], w[1]) for w in wanted], via_trees=False, skip_unknown=True
+        repo,
+        lambda: load_registry(Path(repo)),
+        [(w[2], w[1]) for w in wanted],
+        via_trees=False,
+        skip_unknown=True,
+        remote=state.source,  # a commit someone else released: fetched, or named with how to get it
     )
     out: list[DesiredKey] = []
     problems: dict[tuple[str, str], str] = {}  # (component, env) -> message; one per pair, not per slot

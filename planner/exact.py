@@ -1,0 +1,111 @@
+"""Which version an env tag names when several versions share its commit.
+
+ls-remote's peeled lines give only the commit, so ``v1.2.0-rc.1`` and ``v1.2.0`` at one commit
+look alike. The tag objects tell them apart, read only for those ambiguous env tags (a 10,000-tag
+status usually has none, and then this costs nothing):
+
+1. edgit nests the env tag object on the version's tag object: the version whose tag object the
+   env tag points at is the one (ONE ``git cat-file --batch`` for every ambiguous env tag).
+2. The planner points env tags at the commit (DESIGN.md section 2, so edgit's ``components show``
+   can name the version): the ledger record that wrote that exact env tag object names the
+   version it promoted (``after_version``).
+3. Otherwise (a tag neither wrote, or its objects cannot be read): the highest version at the
+   commit, as before, and a problem says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from planner.blobs import fetch_objects, read_objects
+from planner.errors import PlannerError
+from planner.model import Version
+from planner.state import ComponentState, RepoState
+
+# (component state, index in env_rows, candidate versions -> their tag objects)
+_Ambiguous = tuple[ComponentState, int, dict[str, Version]]
+
+
+def _ambiguous(state: RepoState) -> list[_Ambiguous]:
+    out: list[_Ambiguous] = []
+    for cs in state.components.values():
+        if not cs.env_rows or len(cs.version_rows) < 2:
+            continue
+        by_commit: dict[str, dict[str, Version]] = {}
+        for v, obj, commit in cs.version_rows:
+            by_commit.setdefault(commit, {})[obj] = v
+        for i, (_, _, commit, _) in enumerate(cs.env_rows):
+            candidates = by_commit.get(commit)
+            if candidates is not None and len(candidates) > 1:
+                out.append((cs, i, candidates))
+    return out
+
+
+def _target_of(data: bytes) -> tuple[str, str] | None:
+    """A tag object's ``object`` and ``type`` header lines."""
+    lines = data.split(b"\n", 2)
+    if len(lines) < 2 or not lines[0].startswith(b"object ") or not lines[1].startswith(b"type "):
+        return None
+    return lines[0][7:].decode("ascii", "replace"), lines[1][5:].decode("ascii", "replace")
+
+
+def _ledger_versions(repo: Path | str, remote: str, head: str | None) -> dict[tuple[str, str], str]:
+    """``{(env ref, env tag object): version}`` as the ledger recorded them (newest wins)."""
+    if head is None:
+        return {}
+    from planner.txn import ledger  # the transaction package imports state; keep this one-way
+
+    try:
+        ledger.fetch_ledger(repo, remote, head)
+        records = ledger.read_records(repo, head)
+    except PlannerError:
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for rec in reversed(records):  # oldest first: a newer record overwrites
+        for ch in rec.get("refs", []):
+            after, version = ch.get("after"), ch.get("after_version")
+            if isinstance(after, str) and isinstance(version, str):
+                out[(ch.get("ref", ""), after)] = version
+    return out
+
+
+def pin_env_versions(state: RepoState, repo: Path | str, remote: str) -> list[str]:
+    """Give each ambiguous env tag the version it names; return problems for those left to the
+    highest-version rule. Mutates the snapshot's rows (before anyone has read them)."""
+    todo = _ambiguous(state)
+    if not todo:
+        return []
+    env_objs = {cs.env_rows[i][1] for cs, i, _ in todo}
+    try:
+        objs: dict[str, Any] = read_objects(repo, env_objs)
+        missing = [o for o, obj in objs.items() if obj is None]
+        if missing and fetch_objects(repo, remote, missing):
+            objs.update(read_objects(repo, missing))
+    except PlannerError:
+        objs = {}
+    ledger: dict[tuple[str, str], str] | None = None
+    problems: list[str] = []
+    for cs, i, candidates in todo:
+        env, obj, commit, highest = cs.env_rows[i]
+        ref = f"refs/tags/{cs.prefix}/{cs.ref}/{env}"
+        found = objs.get(obj)
+        target = _target_of(found.data) if found is not None and found.kind == "tag" else None
+        version: Version | None = None
+        if target is not None and target[1] == "tag":
+            version = candidates.get(target[0])  # edgit: nested on the version's tag object
+        elif obj == commit or target is not None:  # straight at the commit: the planner's way
+            if ledger is None:
+                ledger = _ledger_versions(repo, remote, state.ledger)
+            text = ledger.get((ref, obj))
+            named = [v for v in candidates.values() if v._text == text]
+            version = named[0] if named else None
+        if version is None:
+            shown = ", ".join(sorted((v._text for v in candidates.values()), key=lambda t: Version.parse(t)._sort_key))
+            problems.append(
+                f"{ref}: versions {shown} share its commit {commit[:12]} and neither its tag object nor the "
+                f"ledger says which one it names; showing the highest ({highest})"
+            )
+            continue
+        cs.env_rows[i] = (env, obj, commit, version)
+    return problems
