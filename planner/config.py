@@ -6,6 +6,7 @@ module that uses them, so this file stays small.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,20 @@ def load_config(root: Path | str = ".") -> PlannerConfig:
         for env in ("*", *config.kv.get("env", {})):  # every environment's settings, before any is used
             parse_kv_config(config, env)
     return config
+
+
+def check_known_env(env: str, config: PlannerConfig, remote_envs: Sequence[str]) -> str:
+    """``--env`` must name an environment that exists: one planner.toml lists, else one with tags
+    on the remote. A typo is an error with did-you-mean, never an empty answer."""
+    import difflib
+
+    known = list(config.environments) if config.environments is not None else sorted(set(remote_envs))
+    if env in known:
+        return env
+    from planner.errors import PlannerError
+
+    hit = difflib.get_close_matches(env, known, n=1, cutoff=0.6) or [k for k in known if k.startswith(env)][:1]
+    hint = f" (did you mean '{hit[0]}'?)" if hit else ""
+    where = "planner.toml lists" if config.environments is not None else "environments with tags on the remote"
+    listing = ", ".join(known) if known else "none"
+    raise PlannerError(f"unknown environment '{env}'{hint}; {where}: {listing}")

@@ -190,5 +190,9 @@ def status_document(
         kill_all(started or [])  # the reads' results are not wanted any more
         raise
     state = snapshot(remote or cfg.remote, repo, started=started)
+    if env is not None:
+        from planner.config import check_known_env
+
+        check_known_env(env, cfg, state.env_names())
     doc = build_status(registry, state, component=component, env=env)
     return doc, state_warnings(doc) + [w.render() for w in registry.warnings]

@@ -248,6 +248,14 @@ def history(
 
     if fmt not in ("text", "json"):
         raise PlannerError(f"--format must be text or json, not {fmt!r}")
+    if env is not None:
+        from planner.config import check_known_env, load_config
+        from planner.state import snapshot
+
+        cfg = load_config(repo)
+        check_known_env(
+            env, cfg, [] if cfg.environments is not None else snapshot(remote or cfg.remote, repo).env_names()
+        )
     records = read_history(repo, _remote(repo, remote), component=component, env=env)
     if fmt == "json":
         print(json.dumps({"applies": records}, indent=2, sort_keys=True))

@@ -33,9 +33,31 @@ def _format(fmt: str) -> str:
     return fmt
 
 
-def _envs(cfg: PlannerConfig, env: str | None, state: RepoState | None = None) -> list[str]:
+def _known(cfg: PlannerConfig, env: str, repo: Path, state: RepoState | None) -> str:
+    """``--env`` names a known environment (planner.toml's list, else the remote's env tags and
+    the ``[kv.env.*]`` tables); outside a git repository there is no remote to ask."""
+    from planner.config import check_known_env
+
+    if cfg.environments is None and state is None:
+        from planner.state import snapshot
+        from planner.workspace import WorkspaceProblem, find_workspace
+
+        try:
+            find_workspace(repo)
+        except WorkspaceProblem:
+            return env
+        try:
+            state = snapshot(cfg.remote, repo)
+        except PlannerError as exc:
+            print(f"warning: --env {env} not checked against the remote's environments: {exc.message}", file=sys.stderr)
+            return env
+    remote_envs = [*(state.env_names() if state is not None else []), *cfg.kv.get("env", {})]
+    return check_known_env(env, cfg, remote_envs)
+
+
+def _envs(cfg: PlannerConfig, env: str | None, state: RepoState | None = None, *, repo: Path) -> list[str]:
     if env:
-        return [env]
+        return [_known(cfg, env, repo, state)]
     if cfg.environments:
         return list(cfg.environments)
     if state is not None:
@@ -63,6 +85,7 @@ def kv_get(
             raise PlannerError(f"{target}: a version slot needs --env to choose the namespace")
         env = slot
     cfg = load_config(repo)
+    env = _known(cfg, env, repo, None)
     targets = open_stores(cfg, [env])
     t = targets[env]
     keys = keys_for(t.layouts, ref.namespace, ref.name, str(slot))
@@ -86,7 +109,7 @@ def kv_ls(
     """List the keys of each environment's namespace."""
     _format(fmt)
     cfg = load_config(repo)
-    targets = open_stores(cfg, _envs(cfg, env))
+    targets = open_stores(cfg, _envs(cfg, env, repo=repo))
     try:
         listing = {e: t.store.list_keys(prefix) for e, t in targets.items()}
     finally:
@@ -111,7 +134,7 @@ def _derive(
     """Targets, key statuses, desired keys, and per-component problems (their keys are skipped)."""
     cfg = load_config(repo)
     state = snapshot(remote or cfg.remote, repo)
-    targets = open_stores(cfg, _envs(cfg, env, state))
+    targets = open_stores(cfg, _envs(cfg, env, state, repo=repo))
     try:
         desired, problems = derive_keys(repo, state, targets, select_components(state, components or []))
         return targets, compare(desired, targets), desired, problems
