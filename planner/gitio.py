@@ -122,6 +122,71 @@ def collect(
     return done
 
 
+_UNREACHABLE = (
+    "could not resolve host",
+    "connection refused",
+    "connection timed out",
+    "network is unreachable",
+    "no route to host",
+    "unable to connect",
+    "failed to connect",
+    "could not connect",
+)
+_AUTH = (
+    "authentication failed",
+    "permission denied",
+    "could not read username",
+    "could not read password",
+    "terminal prompts disabled",
+    "returned error: 401",
+    "returned error: 403",
+    "invalid username or password",
+)
+_NOT_REPO = (
+    "does not appear to be a git repository",
+    "repository not found",
+    "not a git repository",
+    "returned error: 404",
+    "not found",
+)
+
+
+def remote_failure(repo: Path | str, remote: str, exc: GitError) -> GitError:
+    """A failed read of ``remote`` as one sentence: an unknown remote name (with the configured ones
+    and a did-you-mean), unreachable, authentication failed, or not a repository; git's own text
+    stays as a detail line (credentials removed)."""
+    lines = [ln for ln in exc.stderr.strip().splitlines() if ln.strip()]
+    main = [ln for ln in lines if ln.startswith(("fatal:", "error:"))] or lines or [exc.message]
+    detail = redact_url(main[0])
+    shown = redact_url(remote)
+    if "/" not in remote and ":" not in remote and remote not in (".", ".."):  # a remote *name*
+        try:
+            names = run_git(["remote"], cwd=repo).stdout.decode("utf-8", "replace").split()
+        except GitError:
+            names = []
+        if remote not in names:
+            import difflib
+
+            hit = difflib.get_close_matches(remote, names, n=1, cutoff=0.5)
+            hint = f" (did you mean '{hit[0]}'?)" if hit else ""
+            have = (
+                f"configured remotes: {', '.join(names)}"
+                if names
+                else "no remote is configured (git remote add NAME URL)"
+            )
+            return GitError(f"unknown remote '{remote}'{hint}; {have}", stderr=exc.stderr, returncode=exc.returncode)
+    low = exc.stderr.lower()
+    if any(p in low for p in _AUTH):
+        sentence = f"authentication to the remote {shown} failed (check the credentials or token git uses for it)"
+    elif any(p in low for p in _UNREACHABLE):
+        sentence = f"cannot reach the remote {shown} (network or host down)"
+    elif any(p in low for p in _NOT_REPO):
+        sentence = f"the remote {shown} is not a git repository, or it does not exist"
+    else:
+        sentence = f"cannot read the remote {shown}"
+    return GitError(f"{sentence}\n  git said: {detail}", stderr=exc.stderr, returncode=exc.returncode)
+
+
 def start_error(argv: Sequence[str], exc: OSError, cwd: Path | str | None = None) -> GitError:
     """The GitError for a git that could not start (``argv``: the full command line)."""
     command, skip = "", False

@@ -336,7 +336,14 @@ def snapshot(
     if repo is None:
         return build_state(remote, read_remote_refs(remote), None)
     # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
-    remote_proc, local_proc = collect(started or start_reads(remote, repo), [True, False])
+    try:
+        remote_proc, local_proc = collect(started or start_reads(remote, repo), [True, False])
+    except GitError as exc:
+        if exc.stderr:  # git ran and said why: tell the user which of the usual reasons it is
+            from planner.gitio import remote_failure
+
+            raise remote_failure(repo, remote, exc) from None
+        raise
     text = remote_proc.stdout.decode("utf-8", "replace")
     state = state_from_ls_remote(remote, text, _parse_local(local_proc))
     from planner.exact import pin_env_versions  # imports this module; costs nothing without ambiguity

@@ -69,7 +69,8 @@ def test_status_errors(demo: DemoRepo, capsys: pytest.CaptureFixture[str]) -> No
     assert "could be read as a git option" in capsys.readouterr().err
     assert run(["status", "--repo", str(demo.work), "--remote", str(demo.root / "missing.git")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: git ls-remote failed") and "Traceback" not in err
+    assert err.startswith("error: the remote ") and "is not a git repository, or it does not exist" in err
+    assert "Traceback" not in err
 
 
 def test_status_warns_about_stale_local_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,9 @@ ARGVS = [
 
 
 @pytest.mark.parametrize("argv", ARGVS, ids=lambda a: " ".join(a[:2]))
-def test_env_typo_is_an_error_with_did_you_mean(fx: TxnFixture, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_env_typo_is_an_error_with_did_you_mean(
+    fx: TxnFixture, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run([*(a.replace("{env}", "prodution") for a in argv), "--repo", str(fx.work)]) == 1
     cap = capsys.readouterr()
     assert (

@@ -301,7 +301,7 @@ def test_early_start_errors_fall_back_to_the_full_cli(unconfigured: EdgitRepo) -
     # A remote that does not exist: git's own error, once.
     bad = console("status", "--format", "json", "--repo", repo, "--remote", str(unconfigured.work / "missing.git"))
     assert bad.returncode == 1 and bad.stdout == ""
-    assert bad.stderr.count("git ls-remote failed") == 1
+    assert bad.stderr.count("is not a git repository, or it does not exist") == 1
     # A repository directory that does not exist.
     bad = console("status", "--format", "json", "--repo", str(unconfigured.work / "nowhere"))
     assert bad.returncode == 1 and bad.stdout == "" and "Traceback" not in bad.stderr
