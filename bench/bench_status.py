@@ -166,6 +166,18 @@ def main() -> None:
         root = Path(d)
         work = root / "work"
         git(root, "init", "-q", str(work))
+        git(
+            work,
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@example.invalid",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "init",
+        )
         print(
             "| tags | components | git ls-remote (ms) | python start-up (ms) | planner status --format json (ms) "
             "| budget 2x ls-remote + start-up (ms) | status / budget | stdlib floor (ms) | floor / budget "

@@ -123,3 +123,21 @@ def test_one_sentence_outside_bare_and_without_commits(tmp_path: Path, capsys: p
         assert run(["status", "--repo", str(path)]) == 1
         err = capsys.readouterr().err
         assert sentence in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_text_status_is_aligned_columns_with_every_component(demo: Path) -> None:
+    code, out, err = planner(demo, "status")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "remote: origin"
+    assert lines[1].split() == ["component", "latest", "production", "staging", "notes"]
+    starts = [lines[1].index(h) for h in ("latest", "production", "staging")]
+    for row in lines[2:]:  # every value starts under its header
+        assert all(row[s - 2 : s] == "  " and row[s] != " " for s in starts), row
+    assert [r.split()[0] for r in lines[2:]] == [
+        "agents/analyzer",
+        "prompts/extraction",
+        "schemas/invoice",
+        "scripts/router",
+    ]
+    assert lines[-1].endswith("needs rebuild")

@@ -1,7 +1,6 @@
 """``planner status``: what each environment points at, per component.
 
-Imports beyond typer happen inside the command so ``planner --help`` and the JSON path stay quick
-(rich is loaded only for the text table).
+Imports beyond typer happen inside the command so ``planner --help`` and the JSON path stay quick.
 """
 
 from __future__ import annotations
@@ -16,35 +15,26 @@ from planner.cli.app import app
 from planner.cli.options import RemoteOpt, RepoOpt
 
 
-def render_table(doc: dict[str, Any]) -> None:
-    """Components x environments as a rich table on stdout."""
-    from rich.console import Console
-    from rich.table import Table
+def render_table(doc: dict[str, Any]) -> str:
+    """Components x environments as aligned columns (``kubectl get`` style).
 
-    table = Table(title=f"remote: {doc['remote']}", title_justify="left")
-    table.add_column("component", no_wrap=True)
-    table.add_column("latest", no_wrap=True)
-    for env in doc["environments"]:
-        table.add_column(env)
-    table.add_column("notes")
+    Written directly rather than through rich's Table: at 2,000 components rich took ~0.7 s to
+    lay the table out, six times the whole JSON status (bench/README.md, status text)."""
+    envs = doc["environments"]
+    header = ["component", "latest", *envs, "notes"]
+    rows = [header]
     for c in doc["components"]:
         cells = [c["component"], c["latest"] or "-"]
-        for env in doc["environments"]:
+        for env in envs:
             p = c["envs"][env]
-            if p is None:
-                cells.append("-")
-            else:
-                cells.append(p["version"] or f"(no version: {p['commit'][:12]})")
-        notes = []
-        if c["needs_rebuild"]:
-            notes.append("needs rebuild")
-        if not c["registered"]:
-            notes.append("not in registry")
+            cells.append("-" if p is None else p["version"] or f"(no version: {p['commit'][:12]})")
+        notes = [n for n, on in (("needs rebuild", c["needs_rebuild"]), ("not in registry", not c["registered"])) if on]
         cells.append(", ".join(notes))
-        table.add_row(*cells)
-    # Not a terminal (CI logs, pipes): do not squeeze the table into 80 columns.
-    console = Console() if sys.stdout.isatty() else Console(width=200)
-    console.print(table)
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+    lines = [f"remote: {doc['remote']}"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 @app.command()
@@ -67,4 +57,4 @@ def status(
     if fmt == "json":
         sys.stdout.write(dump_json(doc))
     else:
-        render_table(doc)
+        sys.stdout.write(render_table(doc))
