@@ -118,7 +118,7 @@ def walkthrough(d: DemoRepo) -> int:
         )
         if code:
             return code
-    _say("\n# 5. After: the remote moved (local tags are now stale: the remote is the truth).")
+    _say("\n# 5. After: the remote moved (and the checkout's tags with it: nothing is stale).")
     if code := _step(work, "status", ["status"]):
         return code
     _say("\n# 6. Every apply is recorded in the release ledger (refs/planner/ledger on the remote).")
