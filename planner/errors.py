@@ -50,6 +50,16 @@ def source_lines(text: str) -> list[str]:
 _UNPRINTABLE = {c: "?" for c in [*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, 0x85, 0x2028, 0x2029]}
 
 
+# In message text a control character is shown escaped (``\x00``): raw, a NUL or an escape
+# sequence from a plan or a registry would reach the terminal or the CI log as it is.
+_ESCAPED = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]}
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters (except tab and newline) written as ``\xNN``."""
+    return text.translate(_ESCAPED)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One compiler-style message: severity, text, where, and notes printed under it."""
@@ -62,7 +72,7 @@ class Diagnostic:
     def render(self, source: str | None = None) -> str:
         """``file:line:col: error: message``, then the source line and a caret, like a compiler."""
         head = f"{self.span}: " if self.span else ""
-        out = [f"{head}{self.severity}: {self.message}"]
+        out = [f"{head}{self.severity}: {printable(self.message)}"]
         if self.span is not None and source is not None:
             lines = source_lines(source)
             if 1 <= self.span.line <= len(lines):
@@ -74,13 +84,13 @@ class Diagnostic:
                 text, col, width = _window(text, self.span.column - 1, width)
                 out.append(f"    {text}")
                 out.append("    " + " " * col + "^" + "~" * (width - 1))
-        out.extend(f"  note: {n}" for n in self.notes)
+        out.extend(f"  note: {printable(n)}" for n in self.notes)
         return "\n".join(out)
 
     def github(self) -> str:
         """A GitHub Actions workflow command annotation."""
         kind = "error" if self.severity == "error" else "warning" if self.severity == "warning" else "notice"
-        msg = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        msg = printable(self.message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         if self.span is None:
             return f"::{kind}::{msg}"
         return f"::{kind} file={self.span.file},line={self.span.line},col={self.span.column}::{msg}"
@@ -148,6 +158,6 @@ def report(exc: PlannerError) -> None:
     if isinstance(exc, DiagnosticError):
         print(exc.render(), file=sys.stderr)
     else:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {printable(exc.message)}", file=sys.stderr)
         for d in exc.diagnostics:
             print(d.render(), file=sys.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -321,3 +323,29 @@ def test_diagnostic_shows_the_line_the_parser_means(text: str, line: int, shown:
     assert rendered[1] == f"    {shown}"
     caret = rendered[2].index("^") - 4
     assert shown[caret:].startswith("staging")  # the caret sits under the token the parser reported
+
+
+def test_control_characters_from_a_plan_are_shown_escaped(tmp_path: Path) -> None:
+    """A NUL or an escape sequence in a plan never reaches the terminal raw: messages show it as
+    ``\\x00`` / ``\\x1b``, the echoed source line as ``?`` (the caret stays aligned)."""
+    from planner.errors import Diagnostic, Span, printable
+
+    assert printable("a\x00b\x1b[31mc\td\ne") == "a\\x00b\\x1b[31mc\td\ne"
+    d = Diagnostic("error", "unknown component 'ext\x00raction'", Span("p.plan", 2, 22), ("see \x1b]0;x\x07",))
+    shown = d.render('plan "x" {\n  promote prompts/ext\x00raction v1.0.0 to staging\n}\n')
+    assert "\x00" not in shown and "\x1b" not in shown and "\x07" not in shown
+    assert "unknown component 'ext\\x00raction'" in shown and "see \\x1b]0;x\\x07" in shown
+    assert "promote prompts/ext?raction" in shown
+    assert "\x00" not in d.github() and "\\x00" in d.github()
+    from tests.gitrepo import EdgitRepo
+
+    repo = EdgitRepo.create(tmp_path)
+    plan = tmp_path / "nul.plan"
+    plan.write_bytes(b'plan "x" {\n  promote prompts/ext\x00raction v1.0.0 to staging\n}\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "planner", "check", str(plan), "--repo", str(repo.work)],
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 1 and b"unexpected '\\x00raction'" in proc.stdout
+    assert b"\x00" not in proc.stdout + proc.stderr and b"Traceback" not in proc.stderr
