@@ -162,6 +162,37 @@ def state_warnings(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def reverted_releases(state: RepoState, repo: Path, remote: str) -> list[str]:
+    """Refs the ledger says an apply set, that are now back at what they were BEFORE it: the mark of
+    an edgit-style ``push --tags --force`` from a checkout with stale tags. A ref moved on to
+    something else (edgit promoting anew) is not a revert and is not reported."""
+    if state.ledger is None:
+        return []
+    from planner.txn.ledger import fetch_ledger, read_records
+
+    try:
+        fetch_ledger(repo, remote, state.ledger)
+        records = read_records(repo, state.ledger)
+    except PlannerError as exc:
+        return [f"warning: cannot read the ledger to check for reverted releases: {exc.message}"]
+    latest: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for rec in records:  # newest first: the first record that touches a ref is its latest change
+        for ch in rec.get("refs", []):
+            if isinstance(ch, dict) and isinstance(ch.get("ref"), str):
+                latest.setdefault(ch["ref"], (rec, ch))
+    out = []
+    for ref, (rec, ch) in sorted(latest.items()):
+        now, after, before = state.refs.get(ref), ch.get("after"), ch.get("before")
+        if now is not None and now != after and now == before:
+            was, set_to = ch.get("before_version") or str(before)[:12], ch.get("after_version") or str(after)[:12]
+            out.append(
+                f"warning: {ref.removeprefix('refs/tags/')} is back at {was}, where it was before apply "
+                f"{rec.get('apply_id')} ({rec.get('plan_name')}) set it to {set_to}: a release was reverted "
+                "outside the planner (an edgit `push --tags --force` from a checkout with stale tags?)"
+            )
+    return out
+
+
 def status_document(
     repo: Path,
     *,
@@ -195,4 +226,5 @@ def status_document(
 
         check_known_env(env, cfg, state.env_names())
     doc = build_status(registry, state, component=component, env=env)
-    return doc, state_warnings(doc) + [w.render() for w in registry.warnings]
+    reverted = reverted_releases(state, repo, remote or cfg.remote)
+    return doc, state_warnings(doc) + [w.render() for w in registry.warnings] + reverted

@@ -69,3 +69,23 @@ def test_edgit_force_push_from_the_same_checkout_loses_no_release(fx: TxnFixture
         for env_ref, oid in expected.items():
             assert now[env_ref] == oid, f"round {round_no}: {env_ref} was reverted by the force push"
     assert fx.peeled(f"refs/tags/{EXT}/production") == git(fx.work, "rev-parse", "main")
+
+
+def test_status_warns_when_a_force_push_reverted_a_recorded_release(fx: TxnFixture) -> None:
+    stale = fx.work.parent / "stale"
+    git(fx.work.parent, "clone", "-q", str(fx.repo.remote), str(stale))
+    git(stale, "fetch", "-q", "--tags", "origin")  # edgit's checkout, before the planner's apply
+    apply(fx, PLANS[0], "r1")
+    quiet = fx.cli("status")
+    assert quiet.returncode == 0 and "reverted" not in quiet.stderr
+    git(stale, "push", "-q", "--tags", "--force", "origin")  # edgit push --tags --force: old targets back
+    res = fx.cli("status")
+    assert res.returncode == 0
+    assert (
+        f"warning: {EXT}/staging is back at v1.0.0, where it was before apply " in res.stderr
+        and "(r1) set it to v1.1.0: a release was reverted outside the planner" in res.stderr
+    ), res.stderr
+    # A later edgit promotion to something new is not a revert: no warning for that ref.
+    git(stale, "tag", "-a", "-f", "-m", "Set extraction to staging", f"{EXT}/staging", f"{EXT}/v1.1.0")
+    git(stale, "push", "-q", "--force", "origin", f"refs/tags/{EXT}/staging")
+    assert f"{EXT}/staging is back" not in fx.cli("status").stderr
