@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from planner.errors import DiagnosticError
 from planner.lang.build import build
-from planner.lang.parser import get_parser, parse
+from planner.lang.parser import _building_parser, get_parser, parse, parse_plan
+
+PLANS = Path(__file__).resolve().parents[1] / "plans"
+EVERY_KIND = (
+    'plan "all" {\n'
+    '  description "every statement"\n'
+    "  mk: create [prompts/a, b] v2.0.0 at main\n"
+    "  promote prompts/* v2.0.0 to staging after mk\n"
+    "  promote b from staging to production\n"
+    "  rollback a in canary\n"
+    "  rollback a in qa to v1.0.0\n"
+    '  verify production get "https://x/\\"q" expect 200 within 2m after mk\n'
+    '  reject a v1.1.0 "broken"\n'
+    "  override b v1.2.0\n"
+    "}\n"
+)
 
 CASES = [
     (
@@ -190,3 +207,22 @@ def test_ast_keeps_positions_comments_and_escapes() -> None:
     assert (rb.span.line, rb.span.column, rb.span.end_column) == (4, 7, 44)
     assert [w.text for w in vf.after] == ["go"]
     assert vf.url.text == "https://x/y?z=1"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", [*sorted(p.name for p in PLANS.glob("*.plan")), "every-kind"])
+def test_compiled_parser_builds_the_plain_lark_ast(name: str) -> None:
+    """parse_plan runs lark-cython's parser loop with the builder inside; its AST (every span
+    included) is exactly plain lark's tree through the builder."""
+    text = EVERY_KIND if name == "every-kind" else (PLANS / name).read_text()
+    assert parse_plan(text, name) == build(parse(text, name), name)
+
+
+def test_compiled_parser_is_lark_cython_and_errors_are_plain_larks() -> None:
+    assert type(_building_parser().lark.parser.parser).__module__.startswith("lark_cython")
+    text = 'plan "p" {\n  promote prompts/x v1.0.0 staging\n}'
+    with pytest.raises(DiagnosticError) as fast:
+        parse_plan(text, "x.plan")
+    with pytest.raises(DiagnosticError) as plain:
+        parse(text, "x.plan")
+    assert fast.value.diagnostics == plain.value.diagnostics
+    assert fast.value.diagnostics[0].message.startswith("syntax error: missing 'to'")

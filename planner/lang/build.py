@@ -36,11 +36,12 @@ def _unquote(text: str) -> str:
 
 
 def _end(item: Token | ast.Word | tuple[ast.Word, ...]) -> tuple[int | None, int | None]:
-    if isinstance(item, Token):
-        return item.end_line, item.end_column
+    # Tests for the AST's types, not for lark.Token: lark-cython's tokens are another class.
     if isinstance(item, tuple):
         item = item[-1]
-    return item.span.end_line, item.span.end_column
+    if isinstance(item, ast.Word):
+        return item.span.end_line, item.span.end_column
+    return item.end_line, item.end_column
 
 
 class _Builder(Transformer[Token, ast.Plan]):

@@ -72,10 +72,6 @@ def tag_line(t: TagChange) -> str:
     return f"{slot}: {old} -> {new}"
 
 
-def step_kinds(plan: ComputedPlan) -> dict[str, str]:
-    return {str(s.get("id")): str(s.get("kind")) for s in plan.steps}
-
-
 # C0 and C1 controls (but newline and tab), DEL, and the bidi overrides/isolates that reorder text
 # ("Trojan Source"): shown as escapes so a plan cannot clear a terminal, retitle it, or hide text.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import signal
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,6 +171,3 @@ class Journal:
             for p in self.blobs.iterdir():
                 p.unlink()
         return target
-
-    def iter_points(self) -> Iterator[str]:
-        return (e["point"] for e in self.entries)
