@@ -57,6 +57,7 @@ def summarize(plan: ComputedPlan) -> Summary:
 
 
 def short(oid: str | None) -> str:
+    """Object ids and plan ids in human output: always 12 hex digits (planner.artifact.SHORT_ID)."""
     return oid[:12] if oid else "(none)"
 
 
