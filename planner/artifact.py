@@ -73,6 +73,37 @@ def with_id(plan: ComputedPlan) -> ComputedPlan:
     return dataclasses.replace(plan, plan_id=plan_id(plan))
 
 
+SHORT_ID = 12  # hex digits of a plan id in human output; JSON and artifacts carry all 64
+_HEX = frozenset("0123456789abcdef")
+
+
+def short_id(pid: str) -> str:
+    return pid[:SHORT_ID]
+
+
+def not_approved(pid: str, required: str) -> PlannerError:
+    from planner.txn.errors import RequireIdError
+
+    return RequireIdError(
+        f"plan {short_id(pid)} is not the approved plan: --require-id {required[: SHORT_ID * 2]} names another "
+        "plan (re-run `planner plan` and have the new plan reviewed); nothing was changed"
+    )
+
+
+def match_require_id(pid: str, required: str) -> str:
+    """The full id ``required`` names: any prefix of at least 12 hex digits of ``pid`` (48 bits,
+    so with the one plan at hand it cannot be ambiguous). Else the "not the approved plan" error."""
+    req = required.strip().lower()
+    if len(req) < SHORT_ID or len(req) > len(pid) or not set(req) <= _HEX:
+        raise PlannerError(
+            f"--require-id {required[: SHORT_ID * 2]!r}: give the plan id shown by `planner plan` "
+            f"({SHORT_ID} to 64 hex digits)"
+        )
+    if not pid.startswith(req):
+        raise not_approved(pid, req)
+    return pid
+
+
 def verify_id(plan: ComputedPlan) -> bool:
     return bool(plan.plan_id) and plan.plan_id == plan_id(plan)
 

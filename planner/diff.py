@@ -184,7 +184,7 @@ def compute_plan(
                     notices.append(
                         Notice(
                             "needs-rebuild",
-                            f"logic/{step.component} moves in {step.env}: rebuild and redeploy the Worker",
+                            f"{step.component} moves in {step.env}: it is logic, rebuild and redeploy the Worker",
                             str(step.component),
                             step.env,
                         )

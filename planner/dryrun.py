@@ -20,6 +20,7 @@ from planner.errors import PlannerError
 from planner.model import ComponentRef, Version
 from planner.policy import Violation, ledger_history
 from planner.registry import Registry, load_registry
+from planner.render.review import RenderContext
 from planner.state import snapshot
 from planner.steps import MoveEnv
 
@@ -32,16 +33,19 @@ class PlanRun:
     registry: Registry
 
     def render(self, fmt: str, *, color_stream: TextIO | None = None) -> str:
-        out = rendered(self.plan, fmt, repo=self.repo, registry=self.registry, color_stream=color_stream)
-        if fmt == "markdown" and self.violations:
-            # Reviewers of a blocked plan must see why (the note fits in the renderer's reserve).
-            from planner.render.markdown import md_text  # messages quote plan text (reasons)
+        # Reviewers of a blocked plan must see why: the violations are rendered first.
+        ctx = dataclasses.replace(render_context(self.repo), violations=self.violations)
+        return rendered(self.plan, fmt, repo=self.repo, registry=self.registry, color_stream=color_stream, context=ctx)
 
-            lines = [f"- **{md_text(v.policy)}**: {md_text(v.message)}\n" for v in self.violations[:5]]
-            if len(self.violations) > 5:
-                lines.append(f"- ... and {len(self.violations) - 5} more\n")
-            out += "\n#### :no_entry: Blocked by policy\n\n" + "".join(lines)
-        return out
+
+def render_context(repo: Path) -> RenderContext:
+    """Which environments the renderers list first: ``[policy] protected`` and the last of the
+    promotion order. A missing or broken planner.toml only loses that ordering (``show``)."""
+    try:
+        settings = policy.load_settings(load_config(repo))
+    except PlannerError:
+        return RenderContext()
+    return RenderContext(protected=settings.protected, order=settings.order or ())
 
 
 class LedgerHistory:
@@ -130,11 +134,13 @@ def rendered(
     repo: Path,
     registry: Registry | None = None,
     color_stream: TextIO | None = None,
+    context: RenderContext | None = None,
 ) -> str:
     if fmt == "json":
         from planner.render.json import render_json
 
         return render_json(plan)
+    ctx = context if context is not None else render_context(repo)
     if fmt == "markdown":
         from planner.render.markdown import render_markdown
 
@@ -143,7 +149,7 @@ def rendered(
             changes = content_changes(plan, repo, reg)
         except PlannerError:
             changes = []  # not in the repository (e.g. `show` elsewhere): tags and keys only
-        return render_markdown(plan, changes)
+        return render_markdown(plan, changes, context=ctx)
     from planner.render.text import render_text, use_color
 
-    return render_text(plan, color=color_stream is not None and use_color(color_stream))
+    return render_text(plan, color=color_stream is not None and use_color(color_stream), context=ctx)

@@ -21,6 +21,7 @@ EXIT_POLICY = 3
 EXIT_STALE = 4
 EXIT_CONFLICT = 5
 EXIT_PARTIAL = 6
+EXIT_NOT_APPROVED = 7  # --require-id names another plan: not the reviewed one (distinct from stale, 4)
 
 
 @dataclass(frozen=True, order=True)

@@ -15,11 +15,13 @@ from planner.registry import load_registry
 from planner.render.common import visible
 from planner.render.json import render_json
 from planner.render.markdown import content_diff, md_code, md_text, render_markdown
+from planner.render.review import RenderContext
 from planner.render.text import render_text, use_color
 from planner.state import snapshot
-from tests.release_fixture import Release, build_release, ordered_plan
+from tests.release_fixture import ENVS, Release, build_release, ordered_plan
 
 GOLDEN = Path(__file__).parent / "golden"
+CTX = RenderContext(protected=frozenset({"production"}), order=ENVS)
 
 
 @pytest.fixture
@@ -53,13 +55,13 @@ def check_golden(name: str, text: str) -> None:
 
 def test_text_golden(rel: Release) -> None:
     plan = compute(rel)
-    check_golden("release.txt", normalise(render_text(plan), rel, plan))
+    check_golden("release.txt", normalise(render_text(plan, context=CTX), rel, plan))
 
 
 def test_markdown_golden(rel: Release) -> None:
     plan = compute(rel)
     changes = content_changes(plan, rel.repo.work, load_registry(rel.repo.work))
-    md = render_markdown(plan, changes)
+    md = render_markdown(plan, changes, context=CTX)
     assert re.search(r"\nprompts/extraction +staging: v1\.0\.0 -> v1\.1\.0\n", md)
     assert "<details><summary>prompts/extraction  staging: v1.0.0 -> v1.1.0</summary>" in md
     assert "-Be brief.\n+Return JSON.\n" in md

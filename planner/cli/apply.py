@@ -154,7 +154,9 @@ def _run_apply(
 def apply(
     plan_file: Annotated[Path | None, typer.Argument(metavar="[PLAN]", help="A plan file: plan, then apply.")] = None,
     plan_json: Annotated[Path | None, typer.Option("--plan", help="Apply exactly this saved plan.json.")] = None,
-    require_id: Annotated[str | None, typer.Option("--require-id", help="Refuse unless the plan has this id.")] = None,
+    require_id: Annotated[
+        str | None, typer.Option("--require-id", help="Refuse (exit 7) unless the plan has this id (12+ hex digits).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, or json (a report on stdout).")] = "text",
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
@@ -183,6 +185,10 @@ def apply(
         )
         show_dry_run(plan, repo, fmt)
         invocation = Invocation(saved_plan=False, require_id=False)
+    if require_id is not None:
+        from planner.artifact import match_require_id
+
+        require_id = match_require_id(plan.plan_id, require_id)  # a 12+ digit prefix names the full id
     _run_apply(plan, repo, rem, require_id, fmt, invocation=invocation)
 
 

@@ -94,8 +94,21 @@ class _Ctx:
     canon: dict[ComponentRef, ComponentRef] = field(default_factory=dict)
 
 
+def _similarity(word: str, choice: str) -> float:
+    """``type/name`` pairs compare their name parts (a shared ``prompts/`` prefix says nothing)
+    and need a similar type too; plain words compare whole."""
+    if "/" in word and "/" in choice:
+        (wt, wn), (ct, cn) = word.rsplit("/", 1), choice.rsplit("/", 1)
+        if difflib.SequenceMatcher(None, wt, ct).ratio() < 0.6:
+            return 0.0
+        return difflib.SequenceMatcher(None, wn, cn).ratio()
+    return difflib.SequenceMatcher(None, word, choice).ratio()
+
+
 def _suggest(word: str, choices: Sequence[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    scored = [(_similarity(word, c), c) for c in choices]
+    best = max(scored, default=(0.0, ""), key=lambda sc: sc[0])
+    match = [best[1]] if best[0] >= 0.6 else []
     if not match and word:  # abbreviations: 'prod' -> 'production'
         match = [c for c in choices if c.startswith(word)][:1]
     return f" (did you mean '{match[0]}'?)" if match else ""

@@ -25,10 +25,18 @@ class Summary:
 
     def line(self) -> str:
         if not (self.creates or self.moves or self.kv_writes):
-            head = "No changes."
+            # Nothing would be pushed or written: say what is already right, not "0 to ...".
+            done = [_n(self.in_place, "tag") + " already in place"] if self.in_place else []
+            if self.kv_unchanged:
+                done.append(_n(self.kv_unchanged, "KV key") + " already up to date")
+            parts = ["No changes" + (": " + ", ".join(done) if done else "")]
         else:
             head = f"{self.creates} to create, {self.moves} to move"
-        parts = [head, f"{self.in_place} in place", f"{_n(self.kv_writes, 'KV write')} ({self.kv_unchanged} unchanged)"]
+            parts = [
+                head,
+                f"{self.in_place} in place",
+                f"{_n(self.kv_writes, 'KV write')} ({self.kv_unchanged} unchanged)",
+            ]
         if self.verifies:
             parts.append(_n(self.verifies, "verify check"))
         if self.rebuilds:
@@ -49,12 +57,15 @@ def summarize(plan: ComputedPlan) -> Summary:
 
 
 def short(oid: str | None) -> str:
+    """Object ids and plan ids in human output: always 12 hex digits (planner.artifact.SHORT_ID)."""
     return oid[:12] if oid else "(none)"
 
 
 def component_of(t: TagChange) -> str:
+    """The component as the plan writes it (``prompts/extraction``, ``scripts/router``): one
+    spelling in every output, never the ref's ``components/``/``logic/`` prefix."""
     tag = TagName.try_parse(t.ref)
-    return f"{tag.prefix}/{tag.component}" if tag and tag.prefix == "logic" else str(tag.component) if tag else t.ref
+    return str(tag.component) if tag else t.ref
 
 
 def tag_line(t: TagChange) -> str:

@@ -28,7 +28,6 @@ from planner.txn.errors import (
     ApplyFailedError,
     ConflictError,
     PartialApplyError,
-    RequireIdError,
     StalePlanError,
 )
 from planner.txn.journal import Journal
@@ -470,7 +469,7 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply ``plan`` completely or not at all. See the module docstring for the protocol.
 
-    Refused before anything is read or written: another plan id than ``require_id`` (exit 4), a
+    Refused before anything is read or written: another plan id than ``require_id`` (exit 7), a
     plan computed against another remote than ``remote`` (exit 1). ``precheck`` gets the remote's
     refs as read under the apply lock, before the stale check; whatever it raises stops the
     apply before any change (the CLI checks the policies there).
@@ -478,9 +477,9 @@ def apply_plan(
     start = time.monotonic()
     log = progress or (lambda _m: None)
     if require_id is not None and require_id != plan.plan_id:
-        raise RequireIdError(
-            f"plan id {plan.plan_id[:16]} is not the required id {require_id[:16]}: this is not the reviewed plan"
-        )
+        from planner.artifact import not_approved
+
+        raise not_approved(plan.plan_id, require_id)
     repo = Path(repo)
     check_plan_remote(plan, repo=repo, remote=remote)  # a plan computed for another remote: refuse
     journal = Journal.open(repo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from planner.errors import EXIT_CONFLICT, EXIT_PARTIAL, EXIT_STALE, PlannerError
+from planner.errors import EXIT_CONFLICT, EXIT_NOT_APPROVED, EXIT_PARTIAL, EXIT_STALE, PlannerError
 
 
 def _short(oid: str | None) -> str:
@@ -52,9 +52,9 @@ class ApplyFailedError(PlannerError):
 
 
 class RequireIdError(PlannerError):
-    """The plan's id is not the one required by --require-id (exit 4: not the reviewed plan)."""
+    """The plan's id is not the one required by --require-id (exit 7: not the approved plan)."""
 
-    exit_code = EXIT_STALE
+    exit_code = EXIT_NOT_APPROVED
 
 
 class LockedError(PlannerError):
