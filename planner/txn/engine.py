@@ -32,6 +32,7 @@ from planner.txn.errors import (
     StalePlanError,
 )
 from planner.txn.journal import Journal
+from planner.txn.ledgerpush import last_per_phase, push_with_ledger
 from planner.txn.lock import checkout_lock
 from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
 from planner.txn.remote import check_plan_remote
@@ -351,13 +352,14 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
     new_tags = [NewTag(t["ref"], t["new_commit"], t["message"]) for t in phase["tags"]]
     objects = write_tag_objects(ctx.repo, new_tags)
     record = _ledger_record(intent, index, objects)
-    ledger_commit = ledger.build_commit(ctx.repo, record, ledger_parent)
-    ctx.journal.write("commit", phase=index, tags=objects, ledger=ledger_commit, ledger_parent=ledger_parent)
     updates = [RefUpdate(t["ref"], t["old"], objects[t["ref"]]) for t in phase["tags"]]
-    updates.append(RefUpdate(LEDGER_REF, ledger_parent, ledger_commit))
-    ctx.progress(f"commit: one atomic push of {len(updates)} ref(s) (phase {index + 1})")
-    ctx.pushes += 1
-    atomic_push(ctx.repo, ctx.remote, updates)
+
+    def journal_commit(commit: str, parent: str | None) -> None:
+        ctx.journal.write("commit", phase=index, tags=objects, ledger=commit, ledger_parent=parent)
+        ctx.progress(f"commit: one atomic push of {len(updates) + 1} ref(s) (phase {index + 1})")
+        ctx.pushes += 1
+
+    ledger_commit, _parent = push_with_ledger(ctx.repo, ctx.remote, updates, record, ledger_parent, journal_commit)
     ctx.applied += [
         AppliedTag(t["ref"], t["old"], objects[t["ref"]], t["old_version"], t["new_version"]) for t in phase["tags"]
     ]
@@ -367,8 +369,8 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
 
 
 def commits_from_journal(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every attempted push (``commit`` entries) in order."""
-    return [dict(e) for e in entries if e["point"] == "commit"]
+    """The last attempted push (``commit`` entry) of each phase, in order."""
+    return last_per_phase([e for e in entries if e["point"] == "commit"])
 
 
 def landed(remote_refs: Mapping[str, tuple[str, str]], commit_entry: Mapping[str, Any]) -> bool:
@@ -405,7 +407,8 @@ def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str,
         for ref, oid in c["tags"].items():
             updates.append(RefUpdate(ref, oid, old_by_ref[ref]))
     if landed_commits:
-        updates.append(RefUpdate(LEDGER_REF, landed_commits[-1]["ledger"], intent["ledger_before"]))
+        # rewind to where OUR first commit went on (a retried append may sit on a later tip)
+        updates.append(RefUpdate(LEDGER_REF, landed_commits[-1]["ledger"], landed_commits[0]["ledger_parent"]))
         ctx.progress(f"compensate: moving {len(updates) - 1} tag(s) back in one atomic push")
         ctx.pushes += 1
         try:
