@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from planner.txn.engine import apply_plan
+from planner.txn.errors import ConflictError
 from tests.gitrepo import GIT_ENV, git
 from tests.txn_fixture import ANA, EXT, ROOT, SUMM, TxnFixture, build, ledger_records, write_plan_json
 
@@ -77,3 +79,50 @@ def test_disjoint_applies_all_land(fx: TxnFixture) -> None:
     assert kv["prompts/extraction@production"] == b"Extract v1.1\n"
     assert kv["prompts/summary@production"] == b"Summarize v1\n"
     assert fx.kv("staging")["agents/analyzer@staging"] == b"model: b\n"
+
+
+SHARED = 'plan "shared" {\n  create prompts/extraction v1.2.0 at main\n  promote prompts/extraction v1.2.0 to production\n}\n'
+VKEY = "prompts/extraction@v1.2.0"
+
+
+def test_loser_keeps_the_version_key_the_winner_needs(fx: TxnFixture) -> None:
+    """Two identities apply the same new version. Both read the key as missing; the other one
+    lands while ours prepares; ours loses the push (exit 5) and must not delete the shared key."""
+    work2 = checkout(fx, "w-other")
+    plan = fx.plan(SHARED)
+    path = write_plan_json(fx, plan, "shared.json")
+    other = {"GIT_COMMITTER_NAME": "Other", "GIT_COMMITTER_EMAIL": "other@example.com"}
+
+    def progress(msg: str) -> None:
+        if msg.startswith("prepare:") and "again" not in msg:  # we read the key as missing
+            proc = start(work2, "apply", "--plan", str(path), env=other)
+            _out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+
+    with pytest.raises(ConflictError) as info:
+        apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets(), progress=progress)
+    assert info.value.exit_code == 5
+    tag = f"refs/tags/{EXT}/v1.2.0"
+    assert tag in info.value.refs
+    main = git(fx.work, "rev-parse", "main")
+    assert fx.peeled(tag) == main and fx.peeled(f"refs/tags/{EXT}/production") == main
+    production = fx.kv("production")
+    assert production[VKEY] == (fx.work / "prompts/extraction.md").read_bytes()
+    assert production["prompts/extraction@production"] == production[VKEY]
+    assert "\ntagger Other <other@example.com>" in git(fx.repo.remote, "cat-file", "tag", tag)  # the winner's
+    assert len(ledger_records(fx)) == 1
+
+
+def test_undo_still_deletes_a_version_key_nobody_names(fx: TxnFixture) -> None:
+    """The other side of the rule: a compensated apply whose version tag never landed leaves no key."""
+    plan = fx.plan(SHARED)
+    before = fx.kv("production")
+
+    def progress(msg: str) -> None:
+        if msg.startswith("commit:"):  # someone moves production first: our push is refused
+            git(fx.work, "push", "-q", "--delete", fx.remote_url, f"refs/tags/{EXT}/production")
+
+    with pytest.raises(ConflictError):
+        apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets(), progress=progress)
+    assert f"refs/tags/{EXT}/v1.2.0" not in fx.repo.remote_refs()
+    assert fx.kv("production") == before and VKEY not in fx.kv("production")

@@ -23,7 +23,7 @@ from planner.errors import PlannerError
 from planner.kv.base import KVEntry, KVStore
 from planner.policy import plan_marks
 from planner.state import LEDGER_REF, read_remote_refs
-from planner.txn import ledger
+from planner.txn import ledger, versionkeys
 from planner.txn.errors import (
     ApplyFailedError,
     ConflictError,
@@ -289,6 +289,16 @@ def read_back(ctx: Context, items: Sequence[dict[str, Any]]) -> None:
             raise ApplyFailedError(f"read-back of {len(bad)} key(s) in {ns!r} did not match: {', '.join(bad[:5])}")
 
 
+def rewrite_missing(ctx: Context, items: Sequence[dict[str, Any]]) -> None:
+    """Read ``items`` back and write again those that are missing or differ (idempotent)."""
+    for ns, group in sorted(_by_namespace(items).items()):
+        got = _store(ctx, ns).get_many([i["key"] for i in group])
+        bad = [i for i in group if i["key"] not in got or _sha(got[i["key"]].value) != i["new_sha256"]]
+        if bad:
+            ctx.progress(f"prepare: writing {len(bad)} version key(s) again (deleted by another apply)")
+            write_kv(ctx, bad)
+
+
 def restore_kv(ctx: Context, items: Sequence[dict[str, Any]]) -> None:
     """Put back recorded old values; delete keys that did not exist. Idempotent."""
     for ns, group in sorted(_by_namespace(items).items()):
@@ -420,10 +430,25 @@ def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str,
             ) from exc
         ctx.journal.crash_point("undo-pushed")
     items = touched_keys(intent, entries)
-    ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
-    restore_kv(ctx, items)
+    _restore_touched(ctx, intent, items)
     ctx.journal.write("compensated")
     ctx.journal.finish(intent["apply_id"])
+
+
+def _restore_touched(ctx: Context, intent: Mapping[str, Any], items: list[dict[str, Any]]) -> None:
+    """Restore ``items`` except version keys another landed apply needs (planner.txn.versionkeys);
+    keys that became needed while we deleted them are put back."""
+    gone = versionkeys.deletes(items)
+    if gone:
+        keep = {
+            id(i) for i in versionkeys.needed(gone, read_remote_refs(ctx.remote, cwd=ctx.repo), intent["ledger_before"])
+        }
+        items = [i for i in items if id(i) not in keep]
+    ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
+    restore_kv(ctx, items)
+    gone = versionkeys.deletes(items)
+    if gone:
+        write_kv(ctx, versionkeys.needed(gone, read_remote_refs(ctx.remote, cwd=ctx.repo), intent["ledger_before"]))
 
 
 def run_phases(ctx: Context, intent: dict[str, Any], start: int, ledger_parent: str | None) -> list[str]:
@@ -440,6 +465,8 @@ def run_phases(ctx: Context, intent: dict[str, Any], start: int, ledger_parent: 
         if phase["tags"] or prepare or project or last_with_marks:
             ledger_parent = commit_phase(ctx, intent, index, ledger_parent)
             commits.append(ledger_parent)
+        if prepare:  # a losing apply may have deleted a shared version key before our tag landed
+            rewrite_missing(ctx, prepare)
         ctx.journal.write("project", phase=index)
         if project:
             ctx.progress(f"project: writing {len(project)} environment key(s)")
