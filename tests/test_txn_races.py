@@ -6,6 +6,7 @@ and the ref update, so racing applies really overlap (as on a slow network)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,94 @@ def test_undo_still_deletes_a_version_key_nobody_names(fx: TxnFixture) -> None:
         apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets(), progress=progress)
     assert f"refs/tags/{EXT}/v1.2.0" not in fx.repo.remote_refs()
     assert fx.kv("production") == before and VKEY not in fx.kv("production")
+
+
+def test_same_plan_twice_at_once_loser_changes_nothing_and_closes(
+    fx: TxnFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same plan applied twice at once by the same identity in the same second: both build
+    byte-identical tag objects. The loser's push is refused (exit 5); the remote holding "its"
+    tag objects is the winner's push, not its own, so it must move nothing back and close."""
+    for name, value in {**GIT_ENV, "GIT_COMMITTER_DATE": "1764000000 +0000"}.items():
+        monkeypatch.setenv(name, value)  # the same identity, the same second, for both
+    work2 = checkout(fx, "w-twin")
+    plan = fx.plan(SHARED)
+    path = write_plan_json(fx, plan, "twin.json")
+
+    def progress(msg: str) -> None:
+        if msg.startswith("commit:"):
+            proc = start(work2, "apply", "--plan", str(path))
+            _out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+
+    with pytest.raises(ConflictError) as info:
+        apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets(), progress=progress)
+    assert info.value.exit_code == 5
+    main = git(fx.work, "rev-parse", "main")
+    assert fx.peeled(f"refs/tags/{EXT}/v1.2.0") == main and fx.peeled(f"refs/tags/{EXT}/production") == main
+    assert len(ledger_records(fx)) == 1
+    production = fx.kv("production")
+    assert (
+        production[VKEY]
+        == production["prompts/extraction@production"]
+        == (fx.work / "prompts/extraction.md").read_bytes()
+    )
+    assert not (fx.work / ".planner/journal/current.jsonl").exists()
+    rec = fx.cli("recover")
+    assert rec.returncode == 0, rec.stderr
+
+
+def test_recover_undoes_under_a_ledger_others_appended_to(fx: TxnFixture) -> None:
+    """An apply dies while compensating; another apply lands on top of its ledger commit before
+    `planner recover` runs. The moved ledger is no reason to keep the journal: recover moves
+    this apply's tags back, removes its record from the ledger (keeping the other's) and closes."""
+    from tests.http_check_server import check_server
+
+    work2 = checkout(fx, "w-later")
+    other = write_plan_json(fx, fx.plan(f'plan "other" {{\n  {DISJOINT["ana-staging"]}\n}}\n'), "other.json")
+    with check_server() as (base, _hits):
+        text = f'plan "bad" {{\n  promote prompts/extraction v1.1.0 to staging\n  verify staging get "{base}/bad" expect 200\n}}\n'
+        plan = write_plan_json(fx, fx.plan(text), "bad.json")
+        died = fx.cli("apply", "--plan", str(plan), env={"PLANNER_CRASH_AT": "compensate"})
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext11"]  # landed, not yet moved back
+    later = start(work2, "apply", "--plan", str(other))
+    _out, err = later.communicate(timeout=120)
+    assert later.returncode == 0, err
+    for _ in range(2):  # and a second recover finds nothing left to do
+        rec = fx.cli("recover")
+        assert rec.returncode == 0, rec.stderr
+    assert not (fx.work / ".planner/journal/current.jsonl").exists()
+    assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext1"]
+    assert fx.peeled(f"refs/tags/{ANA}/staging") == fx.commits["ana2"]
+    assert [r["plan_name"] for r in ledger_records(fx)] == ["other"]
+    staging = fx.kv("staging")
+    assert staging["prompts/extraction@staging"] == b"Extract v1\n"
+    assert staging["agents/analyzer@staging"] == b"model: b\n"
+
+
+def test_recover_leaves_a_tag_someone_else_moved_and_closes(fx: TxnFixture) -> None:
+    """After this apply's push landed, someone else moved one of its tags: recover must not fail
+    forever on that lease. The tag stays theirs; the rest is undone; the journal is closed."""
+    from tests.http_check_server import check_server
+
+    with check_server() as (base, _hits):
+        text = (
+            'plan "bad" {\n  promote prompts/extraction v1.1.0 to staging\n  promote agents/analyzer v2.0.0 to staging\n'
+            f'  verify staging get "{base}/bad" expect 200\n}}\n'
+        )
+        plan = write_plan_json(fx, fx.plan(text), "bad2.json")
+        died = fx.cli("apply", "--plan", str(plan), env={"PLANNER_CRASH_AT": "compensate"})
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    ref = f"refs/tags/{ANA}/staging"
+    git(fx.work, "tag", "-f", "-a", "-m", "by hand", ref.removeprefix("refs/tags/"), fx.commits["ext1"])
+    git(fx.work, "push", "-q", "-f", fx.remote_url, f"{ref}:{ref}")
+    theirs = fx.repo.remote_refs()[ref]
+    rec = fx.cli("recover")
+    assert rec.returncode == 0, rec.stderr
+    assert "moved by someone else" in rec.stderr
+    assert not (fx.work / ".planner/journal/current.jsonl").exists()
+    assert fx.repo.remote_refs()[ref] == theirs
+    assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext1"]
+    assert ledger_records(fx) == []
+    assert fx.kv("staging")["prompts/extraction@staging"] == b"Extract v1\n"

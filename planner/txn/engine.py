@@ -3,8 +3,8 @@
 lock -> re-read state (stale: exit 4) -> per gate-separated phase: prepare (version keys) ->
 commit (ONE atomic push of tags + ledger) -> project (env keys, read back) -> verify.
 Any failure after something was written is compensated (tags moved back with leases, KV
-restored, ledger rewound with a lease); if that fails too: exit 6 and the journal stays for
-``planner recover``. Every step is journaled (fsynced) before it runs.
+restored, its ledger records removed with a lease on the tip); if that fails too: exit 6 and the
+journal stays for ``planner recover``. Every step is journaled (fsynced) before it runs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from planner.blobs import read_blobs_by_id
 from planner.changes import ComputedPlan, KVChange, TagChange, VerifyCheck
 from planner.errors import PlannerError
 from planner.kv.base import KVEntry, KVStore
+from planner.model import TagName
 from planner.policy import plan_marks
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger, versionkeys
@@ -34,8 +35,9 @@ from planner.txn.errors import (
 from planner.txn.journal import Journal
 from planner.txn.ledgerpush import last_per_phase, push_with_ledger
 from planner.txn.lock import checkout_lock
-from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
+from planner.txn.push import NewTag, RefUpdate, write_tag_objects
 from planner.txn.remote import check_plan_remote
+from planner.txn.undopush import move_back
 from planner.txn.verify import run_check
 
 Progress = Callable[[str], None]
@@ -383,13 +385,6 @@ def commits_from_journal(entries: Sequence[Mapping[str, Any]]) -> list[dict[str,
     return last_per_phase([e for e in entries if e["point"] == "commit"])
 
 
-def landed(remote_refs: Mapping[str, tuple[str, str]], commit_entry: Mapping[str, Any]) -> bool:
-    """Did this attempted push land? It was atomic: one of its new values on the remote says yes."""
-    if remote_refs.get(LEDGER_REF, ("",))[0] == commit_entry["ledger"]:
-        return True
-    return any(remote_refs.get(ref, ("",))[0] == oid for ref, oid in commit_entry["tags"].items())
-
-
 def touched_keys(intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """KV keys this apply may have written: prepare keys of phases that reached ``prepare``, env
     keys of phases that reached ``project``. Only these are restored, so an undo never clobbers
@@ -406,33 +401,32 @@ def touched_keys(intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
     return out
 
 
-def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> None:
-    """Compensate: tags back (with leases) and the ledger rewound in ONE push, then KV restored."""
+def undo(
+    ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], *, abandon_moved: bool = False
+) -> None:
+    """Compensate: tags back (with leases) and our ledger records removed in ONE push
+    (planner.txn.undopush), then KV restored. ``abandon_moved`` (recover): tags someone else moved
+    since stay theirs, and so do the environment keys they address."""
     ctx.journal.write("compensate")
-    remote_refs = read_remote_refs(ctx.remote, cwd=ctx.repo)
-    updates: list[RefUpdate] = []
-    old_by_ref = {t["ref"]: t["old"] for p in intent["phases"] for t in p["tags"]}
-    landed_commits = [c for c in commits_from_journal(entries) if landed(remote_refs, c)]
-    for c in landed_commits:
-        for ref, oid in c["tags"].items():
-            updates.append(RefUpdate(ref, oid, old_by_ref[ref]))
-    if landed_commits:
-        # rewind to where OUR first commit went on (a retried append may sit on a later tip)
-        updates.append(RefUpdate(LEDGER_REF, landed_commits[-1]["ledger"], landed_commits[0]["ledger_parent"]))
-        ctx.progress(f"compensate: moving {len(updates) - 1} tag(s) back in one atomic push")
-        ctx.pushes += 1
-        try:
-            atomic_push(ctx.repo, ctx.remote, updates)
-        except ConflictError as exc:
-            raise PartialApplyError(
-                "compensation failed: tags could not be moved back because someone else moved them "
-                f"({', '.join(sorted(exc.refs))}); the journal is kept: run `planner recover`"
-            ) from exc
+    back = move_back(
+        ctx.repo, ctx.remote, intent, commits_from_journal(entries), ctx.progress, abandon_moved=abandon_moved
+    )
+    ctx.pushes += back.pushes
+    if back.pushes:
         ctx.journal.crash_point("undo-pushed")
-    items = touched_keys(intent, entries)
+    items = [k for k in touched_keys(intent, entries) if not _addressed_by(k, back.abandoned)]
     _restore_touched(ctx, intent, items)
     ctx.journal.write("compensated")
     ctx.journal.finish(intent["apply_id"])
+
+
+def _addressed_by(item: Mapping[str, Any], refs: set[str]) -> bool:
+    """Is ``item`` the environment key of one of ``refs``?"""
+    for ref in refs:
+        tag = TagName.try_parse(ref)
+        if tag is not None and (str(tag.component), str(tag.slot)) == (item["component"], item["slot"]):
+            return True
+    return False
 
 
 def _restore_touched(ctx: Context, intent: Mapping[str, Any], items: list[dict[str, Any]]) -> None:
