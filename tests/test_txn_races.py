@@ -9,14 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from planner.gitio import GitError
 from planner.txn.engine import apply_plan
 from planner.txn.errors import ConflictError
 from tests.gitrepo import GIT_ENV, git
-from tests.txn_fixture import ANA, EXT, ROOT, SUMM, TxnFixture, build, ledger_records, write_plan_json
+from tests.txn_fixture import ANA, EXT, RELEASE, ROOT, SUMM, TxnFixture, build, ledger_records, write_plan_json
 
 DISJOINT = {
     "ext-staging": "promote prompts/extraction v1.1.0 to staging",
@@ -218,3 +220,59 @@ def test_recover_leaves_a_tag_someone_else_moved_and_closes(fx: TxnFixture) -> N
     assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext1"]
     assert ledger_records(fx) == []
     assert fx.kv("staging")["prompts/extraction@staging"] == b"Extract v1\n"
+
+
+def test_a_push_that_lands_after_the_crash_is_waited_for(fx: TxnFixture) -> None:
+    """apply is SIGKILLed while its push is held on a slow remote; `planner recover` runs at once.
+    The orphaned push lands afterwards unless recover waits for it: the end must be all-new
+    (it landed, recover finished the apply) or all-old, never tags new and KV old."""
+    plan = write_plan_json(fx, fx.plan(RELEASE), "rel.json")
+    marker = fx.work.parent / "push-started"
+    hook = fx.repo.remote / "hooks" / "pre-receive"
+    hook.write_text(
+        f"#!{sys.executable}\nimport pathlib, sys, time\nsys.stdin.read()\n"
+        f"pathlib.Path({str(marker)!r}).touch()\ntime.sleep(3)\n"
+    )
+    hook.chmod(0o755)
+    before = fx.snapshot()
+    proc = start(fx.work, "apply", "--plan", str(plan), "--remote", fx.remote_url)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), "the push never reached the remote"
+    proc.kill()  # SIGKILL the apply only: its git push keeps running, as after a crash
+    proc.communicate()
+    rec = fx.cli("recover")
+    assert rec.returncode == 0, rec.stderr
+    time.sleep(4)  # any push still held by the hook has landed by now
+    after = fx.snapshot()
+    if after == before:
+        return  # all-old (the push did not land)
+    assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext11"]
+    assert fx.peeled(f"refs/tags/{ANA}/staging") == fx.commits["ana2"]
+    staging = fx.kv("staging")
+    assert staging["prompts/extraction@staging"] == b"Extract v1.1\n"
+    assert staging["agents/analyzer@staging"] == b"model: b\n"
+    assert [r["plan_name"] for r in ledger_records(fx)] == ["rel"]
+
+
+def test_a_push_apply_never_journaled_does_not_land(fx: TxnFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """apply dies between starting `git push` and journaling its pid: the pre-push hook waits
+    for that entry and refuses the push, so nothing can land behind recover's back."""
+    from planner.txn import push
+
+    monkeypatch.setattr(push, "JOURNAL_WAIT", 1.0)
+    journal = fx.work / ".planner/journal/current.jsonl"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text('{"point":"begin"}\n')
+    before = fx.repo.remote_refs()
+    ref = f"refs/tags/{EXT}/staging"
+    new = git(fx.work, "rev-parse", f"refs/tags/{EXT}/v1.1.0")
+    update = push.RefUpdate(ref, before[ref], new)
+    with pytest.raises(GitError) as info:  # record() never writes: as if apply died right there
+        push.atomic_push(fx.work, fx.remote_url, [update], on_start=push.OnStart(journal, lambda _pid: None))
+    assert "never journaled" in info.value.message
+    assert fx.repo.remote_refs() == before
+    journaled = push.OnStart(journal, lambda pid: journal.write_text(journal.read_text() + f'{{"pgid":{pid},"x":1}}\n'))
+    push.atomic_push(fx.work, fx.remote_url, [update], on_start=journaled)
+    assert fx.repo.remote_refs()[ref] == new

@@ -24,7 +24,7 @@ from planner.kv.base import KVEntry, KVStore
 from planner.model import TagName
 from planner.policy import plan_marks
 from planner.state import LEDGER_REF, read_remote_refs
-from planner.txn import ledger, versionkeys
+from planner.txn import ledger, orphans, versionkeys
 from planner.txn.errors import (
     ApplyFailedError,
     ConflictError,
@@ -35,7 +35,7 @@ from planner.txn.errors import (
 from planner.txn.journal import Journal
 from planner.txn.ledgerpush import last_per_phase, push_with_ledger
 from planner.txn.lock import checkout_lock
-from planner.txn.push import NewTag, RefUpdate, write_tag_objects
+from planner.txn.push import NewTag, OnStart, RefUpdate, write_tag_objects
 from planner.txn.remote import check_plan_remote
 from planner.txn.undopush import move_back
 from planner.txn.verify import run_check
@@ -371,13 +371,26 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
         ctx.progress(f"commit: one atomic push of {len(updates) + 1} ref(s) (phase {index + 1})")
         ctx.pushes += 1
 
-    ledger_commit, _parent = push_with_ledger(ctx.repo, ctx.remote, updates, record, ledger_parent, journal_commit)
+    ledger_commit, _parent = push_with_ledger(
+        ctx.repo,
+        ctx.remote,
+        updates,
+        record,
+        ledger_parent,
+        journal_commit,
+        OnStart(ctx.journal.current, lambda pid: _pushing(ctx, pid, index)),
+    )
     ctx.applied += [
         AppliedTag(t["ref"], t["old"], objects[t["ref"]], t["old_version"], t["new_version"]) for t in phase["tags"]
     ]
     ctx.journal.crash_point("pushed")
     ctx.journal.write("committed", phase=index, ledger=ledger_commit)
     return ledger_commit
+
+
+def _pushing(ctx: Context, pid: int, phase: int | None) -> None:
+    """Journal a started push (phase None: the undo's), so recover can wait for it."""
+    ctx.journal.write("pushing", phase=phase, **orphans.record(pid))
 
 
 def commits_from_journal(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -409,7 +422,13 @@ def undo(
     since stay theirs, and so do the environment keys they address."""
     ctx.journal.write("compensate")
     back = move_back(
-        ctx.repo, ctx.remote, intent, commits_from_journal(entries), ctx.progress, abandon_moved=abandon_moved
+        ctx.repo,
+        ctx.remote,
+        intent,
+        commits_from_journal(entries),
+        ctx.progress,
+        abandon_moved=abandon_moved,
+        on_start=OnStart(ctx.journal.current, lambda pid: _pushing(ctx, pid, None)),
     )
     ctx.pushes += back.pushes
     if back.pushes:

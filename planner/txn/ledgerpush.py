@@ -18,7 +18,7 @@ from typing import Any
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger
 from planner.txn.errors import ConflictError
-from planner.txn.push import RefUpdate, atomic_push
+from planner.txn.push import OnStart, RefUpdate, atomic_push
 
 RETRIES = 12  # rounds; every round one of the racing applies wins, so this bounds the queue
 _BACKOFF = 0.05  # seconds; the jitter grows with the attempt so racers spread out
@@ -31,6 +31,7 @@ def push_with_ledger(
     record: Mapping[str, Any],
     parent: str | None,
     before_push: Callable[[str, str | None], None],
+    on_start: OnStart | None = None,
 ) -> tuple[str, str | None]:
     """ONE atomic push of ``tags`` plus the ledger commit of ``record`` on ``parent``; on a
     ledger-only rejection, rebuild on the new tip and retry. ``before_push(commit, parent)`` runs
@@ -39,7 +40,7 @@ def push_with_ledger(
         commit = ledger.build_commit(repo, record, parent)
         before_push(commit, parent)
         try:
-            atomic_push(repo, remote, [*tags, RefUpdate(LEDGER_REF, parent, commit)])
+            atomic_push(repo, remote, [*tags, RefUpdate(LEDGER_REF, parent, commit)], on_start=on_start)
             return commit, parent
         except ConflictError as exc:
             if set(exc.refs) != {LEDGER_REF} or attempt == RETRIES:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from planner.kv.base import KVStore
-from planner.txn import ledgerview
+from planner.txn import ledgerview, orphans
 from planner.txn.engine import (
     Context,
     Counter,
@@ -64,6 +64,8 @@ def recover(
         if entries[0]["point"] != "begin":
             raise JournalError("the journal does not start with 'begin'; refusing to guess")
         intent = entries[0]["intent"]
+        # A push the crashed apply started may still land: let it end (or stop it) first.
+        orphans.settle([e for e in entries if e["point"] == "pushing"], log)
         apply_id: str = intent["apply_id"]
         points = [e["point"] for e in entries]
         last_phase = len(intent["phases"]) - 1

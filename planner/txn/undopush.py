@@ -22,7 +22,7 @@ from planner.state import LEDGER_REF
 from planner.txn import ledgerview
 from planner.txn.errors import ConflictError, PartialApplyError
 from planner.txn.ledgerpush import RETRIES
-from planner.txn.push import RefUpdate, atomic_push
+from planner.txn.push import OnStart, RefUpdate, atomic_push
 
 
 @dataclass
@@ -39,6 +39,7 @@ def move_back(
     progress: Callable[[str], None],
     *,
     abandon_moved: bool,
+    on_start: OnStart | None = None,
 ) -> MovedBack:
     """ONE atomic push per attempt; ``commits`` are the journal's last ``commit`` entry per phase."""
     apply_id = intent["apply_id"]
@@ -60,7 +61,7 @@ def move_back(
         progress(f"compensate: moving {len(updates) - 1} tag(s) back in one atomic push")
         out.pushes += 1
         try:
-            atomic_push(repo, remote, updates)
+            atomic_push(repo, remote, updates, on_start=on_start)
             return out
         except ConflictError as exc:
             tags = {ref for ref in exc.refs if ref != LEDGER_REF}
