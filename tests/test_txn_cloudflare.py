@@ -48,7 +48,7 @@ def test_apply_against_cloudflare(tmp_path: Path) -> None:
         res = apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=targets)
         kv = _contents(targets["staging"].store)
         targets["staging"].store.close()
-        assert res.pushes == 1 and res.kv_requests == 4  # re-read, prepare, project, read-back
+        assert res.pushes == 1 and res.kv_requests == 5  # re-read, prepare, prepare read-back, project, read-back
         assert server.count("PUT bulk") == 2
     assert (
         kv["prompts/extraction@staging"] == b"Extract v1.1\n" and kv["prompts/extraction@v1.1.0"] == b"Extract v1.1\n"

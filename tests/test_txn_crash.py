@@ -66,6 +66,8 @@ CASES = [
     ("verify", True, "old"),
     ("prepare:2", True, "old"),
     ("commit:2", True, "old"),
+    ("pushing", True, "old"),  # killed while phase 1's push runs: recover lets it end, then undoes
+    ("pushing:2", True, "new"),  # ... phase 2's push: it lands, recover finishes
     ("pushed:2", True, "new"),  # the last push landed: finished
     ("committed:2", True, "new"),
     ("project:2", True, "new"),

@@ -3,8 +3,8 @@
 lock -> re-read state (stale: exit 4) -> per gate-separated phase: prepare (version keys) ->
 commit (ONE atomic push of tags + ledger) -> project (env keys, read back) -> verify.
 Any failure after something was written is compensated (tags moved back with leases, KV
-restored, ledger rewound with a lease); if that fails too: exit 6 and the journal stays for
-``planner recover``. Every step is journaled (fsynced) before it runs.
+restored, its ledger records removed with a lease on the tip); if that fails too: exit 6 and the
+journal stays for ``planner recover``. Every step is journaled (fsynced) before it runs.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from planner.blobs import read_blobs_by_id
 from planner.changes import ComputedPlan, KVChange, TagChange, VerifyCheck
 from planner.errors import PlannerError
 from planner.kv.base import KVEntry, KVStore
+from planner.model import TagName
 from planner.policy import plan_marks
 from planner.state import LEDGER_REF, read_remote_refs
-from planner.txn import ledger
+from planner.txn import ledger, orphans, versionkeys
 from planner.txn.errors import (
     ApplyFailedError,
     ConflictError,
@@ -31,9 +32,11 @@ from planner.txn.errors import (
     StalePlanError,
 )
 from planner.txn.journal import Journal
+from planner.txn.ledgerpush import last_per_phase, push_with_ledger
 from planner.txn.lock import checkout_lock
-from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
+from planner.txn.push import NewTag, OnStart, RefUpdate, write_tag_objects
 from planner.txn.remote import check_plan_remote
+from planner.txn.undopush import move_back
 from planner.txn.verify import run_check
 
 Progress = Callable[[str], None]
@@ -287,6 +290,16 @@ def read_back(ctx: Context, items: Sequence[dict[str, Any]]) -> None:
             raise ApplyFailedError(f"read-back of {len(bad)} key(s) in {ns!r} did not match: {', '.join(bad[:5])}")
 
 
+def rewrite_missing(ctx: Context, items: Sequence[dict[str, Any]]) -> None:
+    """Read ``items`` back and write again those that are missing or differ (idempotent)."""
+    for ns, group in sorted(_by_namespace(items).items()):
+        got = _store(ctx, ns).get_many([i["key"] for i in group])
+        bad = [i for i in group if i["key"] not in got or _sha(got[i["key"]].value) != i["new_sha256"]]
+        if bad:
+            ctx.progress(f"prepare: writing {len(bad)} version key(s) again (deleted by another apply)")
+            write_kv(ctx, bad)
+
+
 def restore_kv(ctx: Context, items: Sequence[dict[str, Any]]) -> None:
     """Put back recorded old values; delete keys that did not exist. Idempotent."""
     for ns, group in sorted(_by_namespace(items).items()):
@@ -350,13 +363,22 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
     new_tags = [NewTag(t["ref"], t["new_commit"], t["message"]) for t in phase["tags"]]
     objects = write_tag_objects(ctx.repo, new_tags)
     record = _ledger_record(intent, index, objects)
-    ledger_commit = ledger.build_commit(ctx.repo, record, ledger_parent)
-    ctx.journal.write("commit", phase=index, tags=objects, ledger=ledger_commit, ledger_parent=ledger_parent)
     updates = [RefUpdate(t["ref"], t["old"], objects[t["ref"]]) for t in phase["tags"]]
-    updates.append(RefUpdate(LEDGER_REF, ledger_parent, ledger_commit))
-    ctx.progress(f"commit: one atomic push of {len(updates)} ref(s) (phase {index + 1})")
-    ctx.pushes += 1
-    atomic_push(ctx.repo, ctx.remote, updates)
+
+    def journal_commit(commit: str, parent: str | None) -> None:
+        ctx.journal.write("commit", phase=index, tags=objects, ledger=commit, ledger_parent=parent)
+        ctx.progress(f"commit: one atomic push of {len(updates) + 1} ref(s) (phase {index + 1})")
+        ctx.pushes += 1
+
+    ledger_commit, _parent = push_with_ledger(
+        ctx.repo,
+        ctx.remote,
+        updates,
+        record,
+        ledger_parent,
+        journal_commit,
+        OnStart(ctx.journal.current, lambda pid: _pushing(ctx, pid, index)),
+    )
     ctx.applied += [
         AppliedTag(t["ref"], t["old"], objects[t["ref"]], t["old_version"], t["new_version"]) for t in phase["tags"]
     ]
@@ -365,16 +387,14 @@ def commit_phase(ctx: Context, intent: dict[str, Any], index: int, ledger_parent
     return ledger_commit
 
 
+def _pushing(ctx: Context, pid: int, phase: int | None) -> None:
+    """Journal a started push (phase None: the undo's), so recover can wait for it."""
+    ctx.journal.write("pushing", phase=phase, **orphans.record(pid))
+
+
 def commits_from_journal(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every attempted push (``commit`` entries) in order."""
-    return [dict(e) for e in entries if e["point"] == "commit"]
-
-
-def landed(remote_refs: Mapping[str, tuple[str, str]], commit_entry: Mapping[str, Any]) -> bool:
-    """Did this attempted push land? It was atomic: one of its new values on the remote says yes."""
-    if remote_refs.get(LEDGER_REF, ("",))[0] == commit_entry["ledger"]:
-        return True
-    return any(remote_refs.get(ref, ("",))[0] == oid for ref, oid in commit_entry["tags"].items())
+    """The last attempted push (``commit`` entry) of each phase, in order."""
+    return last_per_phase([e for e in entries if e["point"] == "commit"])
 
 
 def touched_keys(intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -393,33 +413,54 @@ def touched_keys(intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
     return out
 
 
-def undo(ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> None:
-    """Compensate: tags back (with leases) and the ledger rewound in ONE push, then KV restored."""
+def undo(
+    ctx: Context, intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], *, abandon_moved: bool = False
+) -> None:
+    """Compensate: tags back (with leases) and our ledger records removed in ONE push
+    (planner.txn.undopush), then KV restored. ``abandon_moved`` (recover): tags someone else moved
+    since stay theirs, and so do the environment keys they address."""
     ctx.journal.write("compensate")
-    remote_refs = read_remote_refs(ctx.remote, cwd=ctx.repo)
-    updates: list[RefUpdate] = []
-    old_by_ref = {t["ref"]: t["old"] for p in intent["phases"] for t in p["tags"]}
-    landed_commits = [c for c in commits_from_journal(entries) if landed(remote_refs, c)]
-    for c in landed_commits:
-        for ref, oid in c["tags"].items():
-            updates.append(RefUpdate(ref, oid, old_by_ref[ref]))
-    if landed_commits:
-        updates.append(RefUpdate(LEDGER_REF, landed_commits[-1]["ledger"], intent["ledger_before"]))
-        ctx.progress(f"compensate: moving {len(updates) - 1} tag(s) back in one atomic push")
-        ctx.pushes += 1
-        try:
-            atomic_push(ctx.repo, ctx.remote, updates)
-        except ConflictError as exc:
-            raise PartialApplyError(
-                "compensation failed: tags could not be moved back because someone else moved them "
-                f"({', '.join(sorted(exc.refs))}); the journal is kept: run `planner recover`"
-            ) from exc
+    back = move_back(
+        ctx.repo,
+        ctx.remote,
+        intent,
+        commits_from_journal(entries),
+        ctx.progress,
+        abandon_moved=abandon_moved,
+        on_start=OnStart(ctx.journal.current, lambda pid: _pushing(ctx, pid, None)),
+    )
+    ctx.pushes += back.pushes
+    if back.pushes:
         ctx.journal.crash_point("undo-pushed")
-    items = touched_keys(intent, entries)
-    ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
-    restore_kv(ctx, items)
+    items = [k for k in touched_keys(intent, entries) if not _addressed_by(k, back.abandoned)]
+    _restore_touched(ctx, intent, items)
     ctx.journal.write("compensated")
     ctx.journal.finish(intent["apply_id"])
+
+
+def _addressed_by(item: Mapping[str, Any], refs: set[str]) -> bool:
+    """Is ``item`` the environment key of one of ``refs``?"""
+    for ref in refs:
+        tag = TagName.try_parse(ref)
+        if tag is not None and (str(tag.component), str(tag.slot)) == (item["component"], item["slot"]):
+            return True
+    return False
+
+
+def _restore_touched(ctx: Context, intent: Mapping[str, Any], items: list[dict[str, Any]]) -> None:
+    """Restore ``items`` except version keys another landed apply needs (planner.txn.versionkeys);
+    keys that became needed while we deleted them are put back."""
+    gone = versionkeys.deletes(items)
+    if gone:
+        keep = {
+            id(i) for i in versionkeys.needed(gone, read_remote_refs(ctx.remote, cwd=ctx.repo), intent["ledger_before"])
+        }
+        items = [i for i in items if id(i) not in keep]
+    ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
+    restore_kv(ctx, items)
+    gone = versionkeys.deletes(items)
+    if gone:
+        write_kv(ctx, versionkeys.needed(gone, read_remote_refs(ctx.remote, cwd=ctx.repo), intent["ledger_before"]))
 
 
 def run_phases(ctx: Context, intent: dict[str, Any], start: int, ledger_parent: str | None) -> list[str]:
@@ -436,6 +477,8 @@ def run_phases(ctx: Context, intent: dict[str, Any], start: int, ledger_parent: 
         if phase["tags"] or prepare or project or last_with_marks:
             ledger_parent = commit_phase(ctx, intent, index, ledger_parent)
             commits.append(ledger_parent)
+        if prepare:  # a losing apply may have deleted a shared version key before our tag landed
+            rewrite_missing(ctx, prepare)
         ctx.journal.write("project", phase=index)
         if project:
             ctx.progress(f"project: writing {len(project)} environment key(s)")

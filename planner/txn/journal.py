@@ -32,6 +32,7 @@ POINTS = (
     "begin",  # intent and every old value recorded; nothing written yet
     "prepare",  # about to write version-addressed KV keys
     "commit",  # about to push (tag objects and ledger commit already written locally)
+    "pushing",  # a git push (this pid = its process group) is running: recover waits for it
     "committed",  # the push landed: from here on recover rolls forward
     "project",  # about to write env keys
     "projected",  # env keys written and read back

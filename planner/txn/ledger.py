@@ -82,11 +82,12 @@ def fetch_ledger(repo: Path | str, remote: str, expected: str | None) -> None:
         run_git(["update-ref", LOCAL_LEDGER, expected], cwd=repo)
 
 
-def read_records(repo: Path | str, head: str | None) -> list[dict[str, Any]]:
-    """Every record from ``head`` back to the first apply, newest first (two git processes)."""
+def read_records(repo: Path | str, head: str | None, *, stop: str | None = None) -> list[dict[str, Any]]:
+    """Every record from ``head`` back to the first apply (or to ``stop``, excluded), newest
+    first (two git processes)."""
     if head is None:
         return []
-    commits = git_text(["rev-list", Opt("--first-parent"), head], cwd=repo).split()
+    commits = git_text(["rev-list", Opt("--first-parent"), head, *([f"^{stop}"] if stop else [])], cwd=repo).split()
     if not commits:
         return []
     proc = run_git(

@@ -25,24 +25,43 @@ What we do instead (near-linear, still atomic per ref):
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import GitError, Opt, git_text, redact_url, run_git
+from planner.gitio import GitError, Opt, git_text, redact_url, run_git, start_error
+from planner.gitproc import Refused, git_argv, git_env
 from planner.txn.errors import ConflictError
 
 ZERO = "0" * 40
+PUSH_TIMEOUT = 600  # seconds, as for every other git process (planner.gitio.run_git)
+JOURNAL_WAIT = 30.0  # seconds the pre-push hook waits for apply to journal the push (OnStart)
 OUTGOING = "refs/planner/outgoing"
 
 # The hook: compare what the remote advertised with what we expect; write what differs to a file.
 _HOOK = r"""#!{python}
-import json, os, sys
+import json, os, sys, time
 ZERO = "0" * 40
+journal = os.environ.get("PLANNER_PUSH_JOURNAL")
+if journal:  # go on only once apply has journaled this push (its process group): see OnStart
+    needle, deadline = '"pgid":%d,' % os.getpgid(0), time.monotonic() + {journal_wait}
+    while True:
+        try:
+            with open(journal, encoding="utf-8") as f:
+                if needle in f.read():
+                    break
+        except FileNotFoundError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit("planner: this push was never journaled (apply died?): refusing it")
+        time.sleep(0.01)
 with open(os.environ["PLANNER_PUSH_EXPECT"], encoding="utf-8") as f:
     expect = json.load(f)
 seen, moved = set(), {}
@@ -66,6 +85,16 @@ with open(os.environ["PLANNER_PUSH_REPORT"], "w", encoding="utf-8") as f:
     json.dump(moved, f)
 sys.exit(1 if moved else 0)
 """
+
+
+@dataclass(frozen=True)
+class OnStart:
+    """Journal a started push: ``record(pid)`` appends its entry to ``journal``, and the pre-push
+    hook lets the push go on only once that entry is there. So a push never lands unrecorded,
+    even when apply is killed between starting git and journaling it (the hook gives up)."""
+
+    journal: Path
+    record: Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -139,13 +168,21 @@ def _write_hook(tmp: Path) -> Path:
     hooks = tmp / "hooks"
     hooks.mkdir()
     hook = hooks / "pre-push"
-    hook.write_text(_HOOK.replace("{python}", sys.executable), encoding="utf-8")
+    hook.write_text(
+        _HOOK.replace("{python}", sys.executable).replace("{journal_wait}", repr(JOURNAL_WAIT)), encoding="utf-8"
+    )
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return hooks
 
 
-def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> PushResult:
+def atomic_push(
+    repo: Path | str, remote: str, updates: Sequence[RefUpdate], *, on_start: OnStart | None = None
+) -> PushResult:
     """Push every update in ONE atomic push, each checked against its expected old value.
+
+    ``on_start(pid)`` runs as soon as ``git push`` is started, in its own process group (its pid
+    is the group id): the engine journals it, so that ``planner recover`` can wait for (or kill)
+    a push orphaned by a crash before it reads the remote (planner.txn.orphans).
 
     Raises ConflictError naming every ref whose remote value was not the expected one; in that
     case nothing was changed on the remote. Other failures raise GitError.
@@ -186,7 +223,7 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
             tmp_remote = f"planner-push-{push_id}"
             cfg = tmp / "push.config"
             cfg.write_text(_remote_config(tmp_remote, _push_url(repo, remote), refspecs), encoding="utf-8")
-            proc = run_git(
+            proc = _run_push(
                 [
                     Opt("-c"),
                     Opt(f"core.hooksPath={hooks}"),
@@ -198,9 +235,9 @@ def atomic_push(repo: Path | str, remote: str, updates: Sequence[RefUpdate]) -> 
                     Opt("--verify"),
                     tmp_remote,
                 ],
-                cwd=repo,
-                env={"PLANNER_PUSH_EXPECT": str(expect_file), "PLANNER_PUSH_REPORT": str(report_file)},
-                check=False,
+                repo,
+                {"PLANNER_PUSH_EXPECT": str(expect_file), "PLANNER_PUSH_REPORT": str(report_file)},
+                on_start,
             )
             hook_ran = report_file.exists()
             moved: dict[str, str | None] = json.loads(report_file.read_text(encoding="utf-8")) if hook_ran else {}
@@ -238,6 +275,43 @@ def _mirror_tags_locally(repo: Path | str, updates: Sequence[RefUpdate]) -> None
         _update_refs(repo, lines)
     except GitError:
         pass  # the remote is the truth and already holds the change; a stale local tag is only warned about
+
+
+def _run_push(
+    args: Sequence[str | Opt], repo: Path | str, env: dict[str, str], on_start: OnStart | None
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        argv = git_argv(args)
+    except Refused as exc:
+        raise GitError(str(exc)) from None
+    if on_start is not None:
+        env = {**env, "PLANNER_PUSH_JOURNAL": str(on_start.journal)}
+    try:
+        child = subprocess.Popen(  # argument list, never a shell; its own group: see atomic_push
+            argv,
+            cwd=repo,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(env),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise start_error(argv, exc, repo) from exc
+    with child:
+        if on_start is not None:
+            try:
+                on_start.record(child.pid)
+            except BaseException:
+                os.killpg(child.pid, signal.SIGKILL)  # not journaled: it must not land unseen
+                raise
+        try:
+            out, err = child.communicate(timeout=PUSH_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            raise GitError(f"git push timed out after {PUSH_TIMEOUT} s") from None
+    return subprocess.CompletedProcess(argv, child.returncode, out, err)
 
 
 def _conflict_after_rejection(

@@ -1,0 +1,78 @@
+"""The compensating push of an undo: this apply's landed tags back, its ledger records removed.
+
+What landed is read from the ledger (``planner.txn.ledgerview``), never inferred from tag
+objects alone (another apply may have pushed byte-identical ones). The ledger update carries a
+lease on the tip as read; when only the ledger moved (another apply appended), the view is read
+again and the push retried, as for the commit push (``planner.txn.ledgerpush``). A tag someone
+else moved after our push landed is a real conflict: the live apply stops (exit 6, journal
+kept); ``planner recover`` (``abandon_moved``) leaves such tags to whoever moved them, undoes
+the rest and closes, so every journal reaches a final state.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from planner.state import LEDGER_REF
+from planner.txn import ledgerview
+from planner.txn.errors import ConflictError, PartialApplyError
+from planner.txn.ledgerpush import RETRIES
+from planner.txn.push import OnStart, RefUpdate, atomic_push
+
+
+@dataclass
+class MovedBack:
+    pushes: int = 0
+    abandoned: set[str] = field(default_factory=set)  # refs left to whoever moved them since
+
+
+def move_back(
+    repo: Path,
+    remote: str,
+    intent: Mapping[str, Any],
+    commits: Sequence[Mapping[str, Any]],
+    progress: Callable[[str], None],
+    *,
+    abandon_moved: bool,
+    on_start: OnStart | None = None,
+) -> MovedBack:
+    """ONE atomic push per attempt; ``commits`` are the journal's last ``commit`` entry per phase."""
+    apply_id = intent["apply_id"]
+    old_by_ref = {t["ref"]: t["old"] for p in intent["phases"] for t in p["tags"]}
+    out = MovedBack()
+    for attempt in range(RETRIES + 1):
+        view = ledgerview.read_view(repo, remote, intent["ledger_before"])
+        mine = view.phases_of(apply_id)
+        if not mine:
+            return out  # none of our pushes is on the remote: nothing to move back
+        updates = [
+            RefUpdate(ref, oid, old_by_ref[ref])
+            for c in commits
+            if c["phase"] in mine
+            for ref, oid in c["tags"].items()
+            if ref not in out.abandoned
+        ]
+        updates.append(RefUpdate(LEDGER_REF, view.tip, ledgerview.without(repo, view, apply_id)))
+        progress(f"compensate: moving {len(updates) - 1} tag(s) back in one atomic push")
+        out.pushes += 1
+        try:
+            atomic_push(repo, remote, updates, on_start=on_start)
+            return out
+        except ConflictError as exc:
+            tags = {ref for ref in exc.refs if ref != LEDGER_REF}
+            if attempt == RETRIES or (tags and not abandon_moved):
+                raise PartialApplyError(
+                    "compensation failed: tags could not be moved back because someone else moved them "
+                    f"({', '.join(sorted(exc.refs))}); the journal is kept: run `planner recover`"
+                ) from exc
+            if tags:
+                progress(f"compensate: {len(tags)} tag(s) were moved by someone else since; leaving them")
+                out.abandoned |= tags
+            else:
+                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
+    raise AssertionError("unreachable")
