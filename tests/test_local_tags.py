@@ -14,6 +14,7 @@ from tests.txn_fixture import EXT, TxnFixture, build
 PLANS = [
     'plan "r1" {\n  promote prompts/extraction v1.1.0 to staging\n  promote agents/analyzer v2.0.0 to staging\n}\n',
     'plan "r2" {\n  create prompts/extraction v1.2.0 at main\n  promote prompts/extraction v1.2.0 to production\n}\n',
+    'plan "r3" {\n  rollback prompts/extraction in staging to v1.0.0\n  promote agents/analyzer v1.0.0 to staging\n}\n',
 ]
 
 
