@@ -66,8 +66,12 @@ def _write_pack(path: Path, objects: list[tuple[str, str, bytes]]) -> None:
     git(path, "index-pack", str(pack))
 
 
-def build_remote(path: Path, n_tags: int) -> None:
+def build_remote(path: Path, n_tags: int, *, shared_commit: bool = True) -> None:
     """A bare remote with ``n_tags`` annotated tags, built in-process: one pack, one packed-refs.
+
+    ``shared_commit``: every version of every component at one commit, so every env tag is
+    ambiguous and its tag object must be read (planner/exact.py): the worst case. Otherwise each
+    version has its own commit, as releases usually do.
 
     Objects (blob, tree, commit, version tags, env tags) are hashed here and written as a single
     pack (``git index-pack`` indexes it); the refs go into ``packed-refs`` with peeled lines, the
@@ -80,19 +84,30 @@ def build_remote(path: Path, n_tags: int) -> None:
     objects = [blob, tree, commit]
     refs: dict[str, tuple[str, str]] = {"refs/heads/main": (commit[0], "")}
 
-    def tag(name: str, target: str, kind: str, msg: str) -> str:
+    def tag(name: str, target: str, kind: str, msg: str, peeled: str) -> str:
         body = f"object {target}\ntype {kind}\ntag {name}\ntagger {IDENT}\n\n{msg}\n".encode()
         obj = _obj("tag", body)
         objects.append(obj)
-        refs[f"refs/tags/{name}"] = (obj[0], commit[0])
+        refs[f"refs/tags/{name}"] = (obj[0], peeled)
         return obj[0]
+
+    def commit_for(label: str) -> str:
+        if shared_commit:
+            return commit[0]
+        c = _obj(
+            "commit", f"tree {tree[0]}\nparent {commit[0]}\nauthor {IDENT}\ncommitter {IDENT}\n\n{label}\n".encode()
+        )
+        objects.append(c)
+        return c[0]
 
     for i in range(n_tags // 5):  # 3 versions + 2 environments per component
         ns, name = NAMESPACES[i % len(NAMESPACES)], f"c{i:06d}"
         base = f"components/{ns}/{name}"
-        ids = {v: tag(f"{base}/{v}", commit[0], "commit", f"Release {name} {v}") for v in VERSIONS}
-        tag(f"{base}/staging", ids["v1.1.0"], "tag", f"Set {name} to staging")  # nested, as edgit writes it
-        tag(f"{base}/production", commit[0], "commit", f"Set {name} to production")  # straight at the commit
+        at = {v: commit_for(f"{name} {v}") for v in VERSIONS}
+        ids = {v: tag(f"{base}/{v}", at[v], "commit", f"Release {name} {v}", at[v]) for v in VERSIONS}
+        # staging nested on the version's tag object, as edgit writes it; production straight at the commit
+        tag(f"{base}/staging", ids["v1.1.0"], "tag", f"Set {name} to staging", at["v1.1.0"])
+        tag(f"{base}/production", at["v1.0.0"], "commit", f"Set {name} to production", at["v1.0.0"])
     _write_pack(path, objects)
     lines = ["# pack-refs with: peeled fully-peeled sorted \n"]
     for ref in sorted(refs):
@@ -125,12 +140,11 @@ def timed(cmds: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, tuple[f
 
 
 def breakdown(remote: Path, work: Path, runs: int) -> str:
-    """Best-of-runs in-process phases of the status path, to show where the time goes (GC off,
-    as in the fast path)."""
+    """Best-of-runs in-process phases of the status path, to show where the time goes (GC off)."""
     import gc
 
     from planner.registry import Registry
-    from planner.state import state_from_ls_remote
+    from planner.state import build_state, parse_ls_remote
     from planner.status import build_status, dump_json
 
     def best(f: object) -> tuple[float, object]:
@@ -146,7 +160,7 @@ def breakdown(remote: Path, work: Path, runs: int) -> str:
 
     argv = ["git", "ls-remote", str(remote), "refs/tags/components/*", "refs/tags/logic/*", "refs/planner/*"]
     t_ls, text = best(lambda: subprocess.run(argv, cwd=work, capture_output=True, check=True).stdout.decode())
-    t_state, state = best(lambda: state_from_ls_remote(str(remote), text, {}))  # type: ignore[arg-type]
+    t_state, state = best(lambda: build_state(str(remote), parse_ls_remote(text), {}))  # type: ignore[arg-type]
     t_doc, doc = best(lambda: build_status(Registry(), state))  # type: ignore[arg-type]
     t_json, _ = best(lambda: dump_json(doc))  # type: ignore[arg-type]
     return (

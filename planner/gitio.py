@@ -1,25 +1,29 @@
-"""Running git for the rest of the planner. Argument lists only, never a shell.
+"""The git boundary: every git process the planner starts is started here. Argument lists only, never a shell.
 
 Callers pass refs and names that came from plans or remotes; they must already have passed
 ``planner.model`` validation, and every git call additionally refuses any positional argument
-that starts with ``-`` unless the caller marks it as an option (the checks and git's fixed
-environment live in ``planner.gitproc``, shared with the status fast path). Failures become
-:class:`GitError`.
+that starts with ``-`` unless the caller marks it as an option (``Opt``). git runs in a fixed
+environment (no prompts, no pager, no system config, only real transports), and a remote that
+could read as an option or name a transport helper is refused before git sees it. Failures
+become :class:`GitError`; failed remote reads become one sentence (``remote_failure``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from planner.errors import PlannerError
-from planner.gitproc import Opt, Refused, git_argv, git_env, kill_all, remote_problem
+
+PathLike = str | os.PathLike[str]
 
 __all__ = [
     "GitError",
     "Opt",
+    "Refused",
     "check_remote",
     "collect",
     "git_env",
@@ -38,6 +42,165 @@ class GitError(PlannerError):
         self.returncode = returncode
 
 
+class Opt:
+    """Marks an argument as an intended option (``Opt("--atomic")``) so it may start with ``-``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Opt({self.value!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opt) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((Opt, self.value))
+
+
+class Refused(GitError):
+    """An argument or remote that must never reach git; ``str(exc)`` is the user-facing reason."""
+
+
+# A fixed, predictable environment: no prompts, no pager, no user hooks changing output format.
+BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "LC_ALL": "C",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    # Only real transports: git refuses ext:: (runs a command), fd:: (hangs on a file descriptor)
+    # and any other remote helper, whatever a remote URL or a config says.
+    "GIT_ALLOW_PROTOCOL": "file:git:ssh:http:https",
+}
+
+_ALLOWED_SCHEMES = frozenset({"file", "git", "ssh", "http", "https", "git+ssh", "ssh+git"})
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def remote_problem(remote: str) -> str | None:
+    """Why git must not be given this remote (a transport helper, an option...), or None if fine."""
+    allowed = "use a remote name, a path, user@host:path, or a file://, git://, ssh://, http(s):// URL"
+    if not remote:
+        return f"remote {remote!r} is not valid: {allowed}"
+    if remote.startswith("-"):
+        return f"remote {remote!r} is not valid: git would read it as an option; {allowed}"
+    if "::" in remote:
+        helper = remote.split("::", 1)[0]
+        return f"remote {remote!r}: git transport helper {helper + '::'!r} is not supported; {allowed}"
+    m = _SCHEME.match(remote)
+    if m and m.group(1).lower() not in _ALLOWED_SCHEMES:
+        return f"remote {remote!r}: URL scheme {m.group(1)!r} is not supported; {allowed}"
+    # ssh would read a host starting with '-' as an option (ssh://-oProxyCommand=..., user@-o...:x).
+    host = (
+        remote[m.end() :]
+        if m
+        else (remote.split(":", 1)[0] if ":" in remote and "/" not in remote.split(":", 1)[0] else "")
+    )
+    if host.rpartition("@")[2].startswith("-"):
+        return f"remote {remote!r} is not valid: its host starts with '-', which ssh would read as an option (a host name never starts with '-')"
+    return None
+
+
+def dir_problem(path: PathLike) -> str | None:
+    """Why ``path`` cannot be the repository directory (``--repo``), or None if it is a directory."""
+    if not os.path.exists(path):
+        return f"{path} is not a git repository (no such directory)"
+    if not os.path.isdir(path):
+        return f"{path} is not a git repository (it is a file, not a directory)"
+    return None
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BASE_ENV)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def git_argv(args: Sequence[str | Opt]) -> list[str]:
+    """``["git", *args]``; a positional argument starting with ``-`` is refused (names are hostile)."""
+    out = ["git"]
+    for a in args:
+        if isinstance(a, Opt):
+            out.append(a.value)
+        elif a.startswith("-"):
+            raise Refused(f"refusing to pass {a!r} to git: it would be read as an option")
+        else:
+            out.append(a)
+    return out
+
+
+def start_git(
+    args: Sequence[str | Opt],
+    *,
+    cwd: PathLike | None = None,
+    env: dict[str, str] | None = None,
+    new_session: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start ``git ARGS`` with piped output; the caller collects it (``collect``).
+
+    ``new_session``: git and every helper it starts (ssh, remote-https, hooks) get their own process
+    group, so the caller can stop all of them at once (``os.killpg``; see ``planner.txn.push``).
+    """
+    argv = git_argv(args)
+    try:
+        return subprocess.Popen(  # argument list, never a shell
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(env),
+            start_new_session=new_session,
+        )
+    except OSError as exc:
+        raise start_error(argv, exc, cwd) from exc
+
+
+# The git reads a remote-state snapshot is made of (planner.state): ONE ls-remote of our tag
+# prefixes and the ledger ref, and ONE local for-each-ref to report stale local tags.
+SNAPSHOT_PATTERNS = ("refs/tags/components/*", "refs/tags/logic/*", "refs/planner/*")
+FOR_EACH_REF: tuple[str | Opt, ...] = (
+    "for-each-ref",
+    Opt("--format=%(objectname) %(refname)"),
+    "refs/tags/components/",
+    "refs/tags/logic/",
+)
+
+
+def ls_remote_args(remote: str) -> list[str | Opt]:
+    # A remote that looks like an option is refused by git_argv; patterns stay positional.
+    return ["ls-remote", remote, *SNAPSHOT_PATTERNS]
+
+
+def start_snapshot_reads(remote: str, repo: PathLike) -> list[subprocess.Popen[bytes]]:
+    """Start both reads of a snapshot at once: ``[ls-remote, for-each-ref]``.
+
+    Raises Refused for a remote git must not see and GitError when git cannot start; nothing is
+    left running then.
+    """
+    check_remote(remote)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for args in (ls_remote_args(remote), FOR_EACH_REF):
+            procs.append(start_git(args, cwd=repo))
+    except BaseException:
+        kill_all(procs)
+        raise
+    return procs
+
+
+def kill_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Stop every process still running: no git process outlives a failed read."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def check_remote(remote: str) -> str:
     """Refuse remotes git would hand to a transport helper; allow names, paths, scp-like and URLs.
 
@@ -46,15 +209,8 @@ def check_remote(remote: str) -> str:
     """
     problem = remote_problem(remote)
     if problem is not None:
-        raise GitError(problem)
+        raise Refused(problem)
     return remote
-
-
-def _argv(args: Sequence[str | Opt]) -> list[str]:
-    try:
-        return git_argv(args)
-    except Refused as exc:
-        raise GitError(str(exc)) from None
 
 
 def run_git(
@@ -67,7 +223,7 @@ def run_git(
     timeout: float | None = 600,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git ARGS`` and return the completed process (stdout/stderr as bytes)."""
-    argv = _argv(args)
+    argv = git_argv(args)
     try:
         proc = subprocess.run(  # argument list, never a shell
             argv,
@@ -100,7 +256,7 @@ def _raise_on_failure(proc: subprocess.CompletedProcess[bytes]) -> None:
 def collect(
     procs: Sequence[subprocess.Popen[bytes]], checks: Sequence[bool], *, timeout: float | None = 600
 ) -> list[subprocess.CompletedProcess[bytes]]:
-    """Wait for git processes started by ``planner.gitproc.start_git``, in order, like ``run_git``.
+    """Wait for git processes started by ``start_git``, in order, like ``run_git``.
 
     A later process whose pipe fills just waits for its turn. Failures raise :class:`GitError`
     (for each ``check``); on any error no process outlives the call.
@@ -187,7 +343,7 @@ def remote_failure(repo: Path | str, remote: str, exc: GitError) -> GitError:
     return GitError(f"{sentence}\n  git said: {detail}", stderr=exc.stderr, returncode=exc.returncode)
 
 
-def start_error(argv: Sequence[str], exc: OSError, cwd: Path | str | None = None) -> GitError:
+def start_error(argv: Sequence[str], exc: OSError, cwd: PathLike | None = None) -> GitError:
     """The GitError for a git that could not start (``argv``: the full command line)."""
     command, skip = "", False
     for a in argv[1:]:  # the subcommand: the first word that is neither an option nor its value

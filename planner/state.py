@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import GitError, collect, git_text, redact_url, start_error
-from planner.gitproc import Refused, ls_remote_args, start_snapshot_reads
+from planner.gitio import GitError, collect, git_text, ls_remote_args, redact_url, start_snapshot_reads
 from planner.model import (
     _MAX_NAME,
     NAME_PATTERN,
@@ -191,10 +190,6 @@ def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
 # the slot: a stray peeled line (``...^{}``) must not look like a tag.
 _TAG_BODY = rf"refs/tags/(components|logic)/({'|'.join(NAMESPACE_TO_TYPE)})/((?=[^/]{{1,{_MAX_NAME}}}/){NAME_PATTERN})/([^/^\t\n]+)"
 _TAG_REF = re.compile(_TAG_BODY)
-# The snapshot's hot path: ls-remote output in ONE pass. A ref line (groups: object, ref, then
-# prefix, namespace, name, slot when it is one of our valid tag refs) and its peeled line, if any.
-_LS_ROW = re.compile(rf"^([^\t\n]+)\t({_TAG_BODY}|[^\n]+)\n(?:([^\t\n]+)\t\2\^\{{\}}\n)?", re.M)
-
 # (object, ref, prefix, namespace, name, slot text, peeled commit or ""); the four tag parts are ""
 # unless the ref matched _TAG_REF.
 _Row = tuple[str, str, str, str, str, str, str]
@@ -212,27 +207,6 @@ def build_state(
         m = fast(ref)
         rows.append((obj, ref, *(m.groups() if m else ("", "", "", "")), commit))  # type: ignore[arg-type]
     return _assemble(remote, rows, local_refs)
-
-
-def state_from_ls_remote(remote: str, text: str, local_refs: Mapping[str, str] | None = None) -> RepoState:
-    """``build_state(remote, parse_ls_remote(text), local_refs)``, in one pass over git's output.
-
-    ``planner status`` reads 10,000 tags this way (bench/README.md). Output git never writes (a
-    peeled line away from its ref, a ref listed twice) takes the two-step path, which handles it.
-    """
-    if not text:
-        return _assemble(remote, [], local_refs)  # no refs under our prefixes
-    if not text.endswith("\n"):
-        text += "\n"
-    rows: list[_Row] = _LS_ROW.findall(text)
-    lines = text.count("\n")
-    peeled = sum(1 for row in rows if row[6])
-    if len(rows) + peeled != lines or any(row[1].endswith("^{}") for row in rows if not row[2]):
-        return build_state(remote, parse_ls_remote(text), local_refs)
-    state = _assemble(remote, rows, local_refs)
-    if len(state.refs) != len(rows):  # a ref listed twice: the last one wins, as in parse_ls_remote
-        return build_state(remote, parse_ls_remote(text), local_refs)
-    return state
 
 
 def _assemble(remote: str, rows: list[_Row], local_refs: Mapping[str, str] | None) -> RepoState:
@@ -316,28 +290,13 @@ def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
     return out
 
 
-def start_reads(remote: str, repo: Path | str) -> list[subprocess.Popen[bytes]]:
-    """Start both reads of a snapshot (they run at the same time); finish with ``snapshot(started=)``."""
-    try:
-        return start_snapshot_reads(remote, repo)
-    except Refused as exc:
-        raise GitError(str(exc)) from None
-    except OSError as exc:
-        raise start_error(["git", "ls-remote", remote], exc, repo) from exc
-
-
-def snapshot(
-    remote: str, repo: Path | str | None = None, *, started: list[subprocess.Popen[bytes]] | None = None
-) -> RepoState:
-    """Read the remote once (and the local checkout once, if given) and build the snapshot.
-
-    ``started``: the processes of ``start_reads(remote, repo)``, already running.
-    """
+def snapshot(remote: str, repo: Path | str | None = None) -> RepoState:
+    """Read the remote once (and the local checkout once, if given) and build the snapshot."""
     if repo is None:
         return build_state(remote, read_remote_refs(remote), None)
     # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
     try:
-        remote_proc, local_proc = collect(started or start_reads(remote, repo), [True, False])
+        remote_proc, local_proc = collect(start_snapshot_reads(remote, repo), [True, False])
     except GitError as exc:
         if exc.stderr:  # git ran and said why: tell the user which of the usual reasons it is
             from planner.gitio import remote_failure
@@ -345,7 +304,7 @@ def snapshot(
             raise remote_failure(repo, remote, exc) from None
         raise
     text = remote_proc.stdout.decode("utf-8", "replace")
-    state = state_from_ls_remote(remote, text, _parse_local(local_proc))
+    state = build_state(remote, parse_ls_remote(text), _parse_local(local_proc))
     from planner.exact import pin_env_versions  # imports this module; costs nothing without ambiguity
 
     problems = pin_env_versions(state, repo, remote)

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import orjson
+from typing import Any
 
 from planner.errors import PlannerError
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix
 from planner.registry import Component, Registry
 from planner.state import ComponentState, RepoState
-
-if TYPE_CHECKING:
-    import subprocess
 
 STATUS_SCHEMA = "planner.status/1"
 
@@ -131,20 +126,7 @@ def build_status(
 
 
 def dump_json(doc: dict[str, Any]) -> str:
-    """The document as compact JSON on one line: ``json.dumps(doc, separators=(",", ":"))``, byte for byte,
-    for documents of str, int, bool, None, lists and dicts (the status document's types).
-
-    orjson writes the same bytes for printable ASCII text in a fifth of the time (10,000 tags,
-    bench/README.md). It writes other characters raw where ``json`` escapes them as ``\\uXXXX``
-    (non-ASCII, and DEL), and refuses lone surrogates (a file name that is not UTF-8); such a
-    document is written by ``json``, so the output keeps one format.
-    """
-    try:
-        out = orjson.dumps(doc)
-    except orjson.JSONEncodeError:
-        out = b"\x80"  # not ASCII: written by json below
-    if out.isascii() and b"\x7f" not in out:
-        return out.decode("ascii") + "\n"
+    """The document as compact JSON on one line (the format scripts poll)."""
     return json.dumps(doc, separators=(",", ":"), check_circular=False) + "\n"
 
 
@@ -199,28 +181,18 @@ def status_document(
     component: str | None = None,
     env: str | None = None,
     remote: str | None = None,
-    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Read config, registry and the remote snapshot; return the status document and warnings.
-
-    ``started``: the snapshot's git reads, already started by ``planner.state.start_reads`` for
-    ``remote`` in ``repo`` (the ``planner status`` fast path starts them before importing this).
-    """
+    """Read config, registry and the remote snapshot; return the status document and warnings."""
     from planner.config import load_config
-    from planner.gitproc import kill_all
     from planner.model import validate_env
     from planner.registry import load_registry
     from planner.state import snapshot
 
-    try:
-        if env is not None:
-            validate_env(env)
-        cfg = load_config(repo)
-        registry = load_registry(repo)
-    except BaseException:
-        kill_all(started or [])  # the reads' results are not wanted any more
-        raise
-    state = snapshot(remote or cfg.remote, repo, started=started)
+    if env is not None:
+        validate_env(env)
+    cfg = load_config(repo)
+    registry = load_registry(repo)
+    state = snapshot(remote or cfg.remote, repo)
     if env is not None:
         from planner.config import check_known_env
 

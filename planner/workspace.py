@@ -6,7 +6,7 @@ from the top level it finds (``planner.toml``, the registry, wrangler files); ``
 lock, SQLite KV) is one per *repository*: linked worktrees share the main worktree's, as they share
 its refs. Paths a user typed (plan files, ``-o``) stay relative to where they were typed.
 
-Standard library only, on purpose: the status fast path (``planner.entry``) uses it before git starts.
+Standard library only: it runs before any command has decided what it needs.
 """
 
 from __future__ import annotations

@@ -150,34 +150,12 @@ def test_subprocess_status_json(demo: DemoRepo) -> None:
     assert json.loads(proc.stdout)["schema"] == "planner.status/1"
 
 
-def test_fast_path_parsing() -> None:
-    from planner.entry import parse_fast_status
-
-    assert parse_fast_status(["status", "--format", "json"]) == {"--format": "json"}
-    assert parse_fast_status(["status", "x", "--env=staging", "--format=json", "--repo", "r"]) == {
-        "component": "x",
-        "--env": "staging",
-        "--format": "json",
-        "--repo": "r",
-    }
-    for argv in (
-        ["status"],  # text: rich table through Typer
-        ["status", "--format", "json", "--help"],
-        ["status", "--format", "json", "--env", "-x"],
-        ["status", "--format", "json", "a", "b"],
-        ["status", "--format", "json", "--format", "json"],
-        ["status", "--format"],
-        ["components", "list", "--format", "json"],
-    ):
-        assert parse_fast_status(argv) is None, argv
-
-
-def test_fast_path_matches_typer_path(demo: DemoRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_console_script_status_matches_the_cli_in_process(demo: DemoRepo, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["status", "--format", "json", "--repo", str(demo.work), "--env", "staging"]
     fast = subprocess.run([str(PLANNER), *args], capture_output=True, text=True, timeout=60, check=True)
     assert run(args) == 0
     assert json.loads(fast.stdout) == json.loads(capsys.readouterr().out)
-    # Errors fall back to the full CLI: same message, exit code 1, no traceback.
+    # An error: one sentence, exit code 1, no traceback.
     bad = subprocess.run(
         [str(PLANNER), "status", "--format", "json", "--repo", str(demo.work), "nope"],
         capture_output=True,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.gitio import GitError, Opt, collect, run_git
-from planner.gitproc import start_git
+from planner.gitio import GitError, Opt, collect, run_git, start_git
 from planner.lang.build import build
 from planner.lang.parser import parse, parse_plan
 from planner.state import parse_ls_remote

@@ -1,8 +1,8 @@
-"""The status fast path (issue 2's speed target) gives exactly what the plain, per-tag reading gives.
+"""``planner status`` at speed gives exactly what the plain, per-tag reading gives.
 
 ``build_state`` keeps each component as compact rows and builds typed tag objects on demand;
-``build_status`` reads the rows; ``planner status --format json`` starts its git reads before
-importing the planner. The oracles here are the straightforward per-tag implementations.
+``build_status`` reads the rows. The oracles here are the straightforward per-tag implementations.
+The console script is the Typer CLI (no hand-parsed fast path): its output equals an in-process run.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from planner import state as state_module
 from planner.cli import run
-from planner.gitproc import Refused, git_argv, runs_no_helper, start_snapshot_reads
+from planner.gitio import Refused, git_argv, start_snapshot_reads
 from planner.model import ComponentRef, TagName, Version
 from planner.registry import Registry
-from planner.state import LEDGER_REF, RepoState, build_state, parse_ls_remote, state_from_ls_remote
-from planner.status import build_status, dump_json
+from planner.state import LEDGER_REF, RepoState, build_state, parse_ls_remote
+from planner.status import build_status
 from tests.gitrepo import EdgitRepo, git
 
 PLANNER = Path(sys.executable).parent / "planner"
@@ -128,65 +127,14 @@ def ls_remote_text(refs: dict[str, tuple[str, str]]) -> str:
     )
 
 
-@st.composite
-def ls_remote_outputs(draw: st.DrawFn) -> str:
-    """git's own output, or the same with what git never writes: a line moved, repeated or broken."""
-    lines = ls_remote_text(draw(remote_refs)).splitlines(keepends=True)
-    for _ in range(draw(st.integers(0, 2))):
-        if not lines:
-            break
-        i = draw(st.integers(0, len(lines) - 1))
-        edit = draw(st.sampled_from(["move", "repeat", "blank", "no tab", "cut newline"]))
-        if edit == "move":
-            lines.insert(draw(st.integers(0, len(lines))), lines.pop(i))
-        elif edit == "repeat":
-            lines.insert(draw(st.integers(0, len(lines))), lines[i])
-        elif edit == "blank":
-            lines.insert(i, "\n")
-        elif edit == "no tab":
-            lines[i] = lines[i].replace("\t", " ")
-        else:
-            lines[i] = lines[i].rstrip("\n")
-    return "".join(lines)
-
-
-@settings(max_examples=400, deadline=None)
-@given(ls_remote_outputs(), st.booleans())
-@example(ls_remote_text(SHARED_COMMIT), False)
-def test_one_pass_snapshot_equals_the_two_step_reading(text: str, with_local: bool) -> None:
-    local = {"refs/tags/components/prompts/x/staging": OIDS[0]} if with_local else None
-    expected = build_state("r", parse_ls_remote(text), local)
-    state = state_from_ls_remote("r", text, local)
-    assert state == expected
-    assert list(state.components) == list(expected.components)  # the order status prints
-
-
-def test_one_pass_snapshot_reads_git_output_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    # git's own output never takes the two-step path (that is where the time goes on 10,000 tags).
-    text = ls_remote_text({**SHARED_COMMIT, LEDGER_REF: (OIDS[0], OIDS[0]), "refs/tags/-x": (OIDS[1], OIDS[2])})
-
-    def refuse(text: str) -> dict[str, tuple[str, str]]:
-        raise AssertionError("the one-pass reading fell back on git's own output")
-
-    expected = build_state("r", parse_ls_remote(text))
-    monkeypatch.setattr(state_module, "parse_ls_remote", refuse)
-    state = state_from_ls_remote("r", text)
-    assert state == expected and state.ledger == OIDS[0] and state.ignored == ("refs/tags/-x",)
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20,
-)
-
-
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(), json_values, max_size=5))
-@example({"path": "prompts/caf\u00e9.yaml", "ctl": '\x00\x1f\x7f"\\/', "astral": "\U0001f600", "lone": "\ud800"})
-@example({"path": "prompts/a\x7fb.md", "\x7f": ['\x00\x1f"\\/']})  # DEL alone: ASCII, yet json escapes it
-def test_dump_json_is_the_json_modules_output(doc: dict[str, Any]) -> None:
-    assert dump_json(doc) == json.dumps(doc, separators=(",", ":")) + "\n"
+@given(remote_refs)
+@example(SHARED_COMMIT)
+def test_snapshot_reads_what_ls_remote_prints(refs: dict[str, tuple[str, str]]) -> None:
+    # The one ls-remote reader: git's text back to the refs it lists, then the same snapshot.
+    text = ls_remote_text(refs)
+    assert parse_ls_remote(text) == refs
+    assert observed_state(build_state("r", parse_ls_remote(text))) == oracle_state(refs)
 
 
 def oracle_component_doc(ref: ComponentRef, cs: Any, envs: list[str]) -> dict[str, Any]:
@@ -244,7 +192,7 @@ def test_status_document_matches_the_typed_objects(
     assert doc["divergences"] == expected_div
 
 
-# --- the console script starts git before importing the planner --------------------------------
+# --- the console script: the same output as the CLI run in-process -------------------------------
 
 
 def test_git_argv_refuses_option_like_names() -> None:
@@ -257,7 +205,7 @@ def test_git_argv_refuses_option_like_names() -> None:
 
 @pytest.fixture
 def unconfigured(edgit_repo: EdgitRepo) -> EdgitRepo:
-    """A repository without planner.toml (so the fast path starts git first), with a stale local tag."""
+    """A repository without planner.toml, with a stale local tag."""
     c1 = edgit_repo.register("extraction", "prompt", "prompts/extraction.md", "v1\n")
     edgit_repo.tag_version("components/prompts/extraction", "v1.0.0", c1)
     edgit_repo.set_env("components/prompts/extraction", "staging", "v1.0.0", nested=True)
@@ -272,7 +220,7 @@ def console(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("remote_opt", [[], ["--remote", "REMOTE"]], ids=["origin", "explicit"])
-def test_early_start_matches_typer_path(
+def test_console_script_matches_the_cli_in_process(
     unconfigured: EdgitRepo, remote_opt: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     opts = [str(unconfigured.remote) if a == "REMOTE" else a for a in remote_opt]
@@ -288,13 +236,13 @@ def test_early_start_matches_typer_path(
     assert "local tag is stale" in fast.stderr
 
 
-def test_early_start_errors_fall_back_to_the_full_cli(unconfigured: EdgitRepo) -> None:
+def test_status_json_errors_are_sentences(unconfigured: EdgitRepo) -> None:
     repo = str(unconfigured.work)
-    # A remote git must not see: refused before git starts, reported by the full CLI.
+    # A remote git must not see: refused before git starts.
     bad = console("status", "--format", "json", "--repo", repo, "--remote", "ext::sh -c true")
     assert bad.returncode == 1 and bad.stdout == ""
     assert "transport helper 'ext::'" in bad.stderr and "Traceback" not in bad.stderr
-    # git started, then the arguments turn out wrong: the reads are dropped, the error is the CLI's.
+    # A wrong argument: refused before any read.
     bad = console("status", "--format", "json", "--repo", repo, "--env", "v1.0.0")
     assert bad.returncode == 1 and bad.stdout == ""
     assert "invalid environment name" in bad.stderr and "Traceback" not in bad.stderr
@@ -308,24 +256,6 @@ def test_early_start_errors_fall_back_to_the_full_cli(unconfigured: EdgitRepo) -
 
 
 # --- review findings: helpers that outlive git, output errors, non-repositories ----------------
-
-
-@pytest.mark.parametrize(
-    ("remote", "expected"),
-    [
-        ("/srv/git/remote.git", True),
-        ("./remote.git", True),
-        ("../a:b/remote.git", True),  # a colon after the first slash: still a path
-        ("file:///srv/remote.git", True),
-        ("git://127.0.0.1/remote.git", True),
-        ("origin", False),  # a remote name may stand for any URL
-        ("https://example.invalid/x.git", False),  # git-remote-http
-        ("ssh://git@example.invalid/x.git", False),
-        ("git@example.invalid:x/y.git", False),  # scp-like: ssh
-    ],
-)
-def test_runs_no_helper(remote: str, expected: bool) -> None:
-    assert runs_no_helper(remote) is expected
 
 
 def _leftover(marker: str) -> list[str]:
@@ -379,7 +309,7 @@ def test_output_errors_are_reported_or_quiet(unconfigured: EdgitRepo, unbuffered
     assert "Traceback" not in err and "Exception ignored" not in err
 
 
-def test_fast_path_refuses_a_directory_that_is_not_a_repository(
+def test_status_refuses_a_directory_that_is_not_a_repository(
     tmp_path: Path, unconfigured: EdgitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["status", "--format", "json", "--repo", str(tmp_path / "plain"), "--remote", str(unconfigured.remote)]
@@ -408,14 +338,13 @@ def test_component_state_compares_by_value_and_shows_its_tags() -> None:
     )
 
 
-def test_early_start_over_git_daemon_matches_typer_path(
+def test_status_over_git_daemon_matches_the_cli_in_process(
     unconfigured: EdgitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tests.gitrepo import git_daemon
 
     with git_daemon(unconfigured.remote.parent) as url:
         remote = f"{url}/{unconfigured.remote.name}"
-        assert runs_no_helper(remote)  # git:// is read by git itself: the fast path starts it first
         args = ["status", "--format", "json", "--repo", str(unconfigured.work), "--remote", remote]
         fast = console(*args)
         assert run(args) == 0

@@ -1,11 +1,75 @@
-"""The Typer application every command module attaches to. CLI-only imports stay in planner.cli."""
+"""The Typer application every command module attaches to. CLI-only imports stay in planner.cli.
+
+Command modules are imported lazily: ``COMMANDS`` names each command's module, and
+:class:`LazyGroup` imports a module only when one of its commands runs (or when help or
+completion lists them). ``planner --version`` imports no command module, and ``planner status``
+imports only ``planner.cli.status`` and what it needs. The commands themselves are registered
+the usual Typer way (``@app.command()`` in their module); this table only says where they live.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import typer
+import typer.main
+from typer._click.core import Command
+from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
+
+# Command name -> module under planner.cli, in help order. tests/test_cli_lazy.py checks that
+# every registered command is listed here and nothing else.
+COMMANDS: dict[str, str] = {
+    "status": "status",
+    "components": "components",
+    "demo": "demo",
+    "check": "check",
+    "graph": "check",
+    "plan": "plan",
+    "show": "plan",
+    "apply": "apply",
+    "promote": "apply",
+    "recover": "apply",
+    "history": "apply",
+    "revert": "apply",
+    "validate": "validate",
+    "kv": "kv",
+    "sync": "kv",
+    "rollback": "rollback",
+}
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: commands are built from their module on first use."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Command | None:  # type: ignore[override]
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self._load(COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):  # type: ignore[no-untyped-def,override]
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError:
+            for module in dict.fromkeys(COMMANDS.values()):  # an unknown name: suggest among all of them
+                self._load(module)
+            return super().resolve_command(ctx, args)
+
+    def _load(self, module: str) -> None:
+        importlib.import_module(f"planner.cli.{module}")  # registers its commands on `app`
+        built = typer.main.get_command(app)  # the group of every command registered so far
+        assert isinstance(built, TyperGroup)
+        for name, command in built.commands.items():
+            if COMMANDS.get(name) == module and name not in self.commands:
+                self.add_command(command, name)
+
 
 app = typer.Typer(
     name="planner",
+    cls=LazyGroup,
     help="Release Planner: compile release plans into git tag moves and KV writes; apply them as one transaction.",
     no_args_is_help=True,
     add_completion=False,

@@ -18,7 +18,7 @@ from planner.errors import PlannerError
 def require_dir(path: Path) -> Path:
     """``--repo`` for commands that also work outside git: an existing directory; inside a git
     work tree, its top level (so the same files are read from any subdirectory)."""
-    from planner.gitproc import dir_problem
+    from planner.gitio import dir_problem
     from planner.workspace import WorkspaceProblem, find_workspace
 
     problem = dir_problem(path)
@@ -33,7 +33,7 @@ def require_dir(path: Path) -> Path:
 def require_git_repo(path: Path) -> Path:
     """``--repo`` (default: the current directory) must be inside a git work tree with a commit;
     the command then runs at its top level, whichever subdirectory it was started from."""
-    from planner.workspace import repo_root  # the same rule as the status fast path's
+    from planner.workspace import repo_root
 
     root, problem = repo_root(path)
     if root is None:

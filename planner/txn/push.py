@@ -36,8 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import GitError, Opt, git_text, redact_url, run_git, start_error
-from planner.gitproc import Refused, git_argv, git_env
+from planner.gitio import GitError, Opt, git_text, redact_url, run_git, start_git
 from planner.txn.errors import ConflictError
 
 ZERO = "0" * 40
@@ -280,24 +279,9 @@ def _mirror_tags_locally(repo: Path | str, updates: Sequence[RefUpdate]) -> None
 def _run_push(
     args: Sequence[str | Opt], repo: Path | str, env: dict[str, str], on_start: OnStart | None
 ) -> subprocess.CompletedProcess[bytes]:
-    try:
-        argv = git_argv(args)
-    except Refused as exc:
-        raise GitError(str(exc)) from None
     if on_start is not None:
         env = {**env, "PLANNER_PUSH_JOURNAL": str(on_start.journal)}
-    try:
-        child = subprocess.Popen(  # argument list, never a shell; its own group: see atomic_push
-            argv,
-            cwd=repo,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=git_env(env),
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise start_error(argv, exc, repo) from exc
+    child = start_git(args, cwd=repo, env=env, new_session=True)  # its own group: see atomic_push
     with child:
         if on_start is not None:
             try:
@@ -311,7 +295,7 @@ def _run_push(
             os.killpg(child.pid, signal.SIGKILL)
             child.communicate()
             raise GitError(f"git push timed out after {PUSH_TIMEOUT} s") from None
-    return subprocess.CompletedProcess(argv, child.returncode, out, err)
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
 
 
 def _conflict_after_rejection(
