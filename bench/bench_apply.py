@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner.changes import ComputedPlan, KVChange, TagChange
+from planner.gitio import Repo
 from planner.kv.sqlite import SqliteKV
 from planner.txn.engine import apply_plan
 from planner.txn.push import NewTag, write_tag_objects
@@ -39,7 +40,7 @@ def setup(root: Path, n: int) -> tuple[EdgitRepo, ComputedPlan, dict[str, str]]:
         repo.write(f"prompts/p{i}.md", f"new {i}\n")
     c2 = repo.commit("new")
     refs = [f"refs/tags/components/prompts/p{i}/staging" for i in range(n)]
-    old = write_tag_objects(repo.work, [NewTag(r, c1, f"Set p{i} to staging") for i, r in enumerate(refs)])
+    old = write_tag_objects(Repo(repo.work), [NewTag(r, c1, f"Set p{i} to staging") for i, r in enumerate(refs)])
     git(repo.work, "update-ref", "--stdin", input="".join(f"update {r} {o}\n" for r, o in old.items()).encode())
     repo.push()
     blobs = dict(
@@ -78,7 +79,7 @@ def setup(root: Path, n: int) -> tuple[EdgitRepo, ComputedPlan, dict[str, str]]:
 
 
 def plain_push(repo: EdgitRepo, refs: list[str], c2: str, lease: dict[str, str] | None) -> float:
-    new = write_tag_objects(repo.work, [NewTag(r, c2, "x") for r in refs])
+    new = write_tag_objects(Repo(repo.work), [NewTag(r, c2, "x") for r in refs])
     args = ["git", "push", "--atomic", "--porcelain", "origin"]
     if lease:
         args += [f"--force-with-lease={r}:{lease[r]}" for r in refs]

@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner.config import PlannerConfig
+from planner.gitio import Remote
 from planner.lang.compile import compile_text
 from planner.lang.parser import _building_parser
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef
@@ -62,7 +63,7 @@ def world(n_components: int) -> tuple[Registry, RepoState, list[ComponentRef]]:
         for env in ("dev", "canary", "production"):
             oid = f"{i:08x}{0:032x}"
             remote[f"{base}/{env}"] = (oid, oid)
-    return Registry(comps), build_state("bench", remote), refs
+    return Registry(comps), build_state(Remote("bench"), remote), refs
 
 
 def plan_text(refs: list[ComponentRef], statements: int) -> str:

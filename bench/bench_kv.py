@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from planner.config import load_config
+from planner.gitio import Remote, Repo
 from planner.kv.bindings import NamespaceTarget, close_stores, open_stores
 from planner.kv.sync import compare, desired_keys, write
 from planner.state import snapshot
@@ -39,7 +40,7 @@ def one_run(root: Path, kind: str, server: CFKVServer, n: int) -> dict[str, floa
     out: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
-        state = snapshot("origin", repo.work)
+        state = snapshot(Repo(repo.work), Remote("origin"))
         t1 = time.perf_counter()
         desired = desired_keys(repo.work, state, targets)
         t2 = time.perf_counter()
@@ -58,7 +59,7 @@ def one_run(root: Path, kind: str, server: CFKVServer, n: int) -> dict[str, floa
             "total": t4 - t0,
         }
         out["resync (nothing to do)"] = timed(
-            lambda: compare(desired_keys(repo.work, snapshot("origin", repo.work), targets), targets)
+            lambda: compare(desired_keys(repo.work, snapshot(Repo(repo.work), Remote("origin")), targets), targets)
         )
     finally:
         close_stores(targets)

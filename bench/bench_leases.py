@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from planner.gitio import Remote, Repo
 from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
 from tests.gitrepo import EdgitRepo, git
 
@@ -23,10 +24,10 @@ def setup(root: Path, n: int) -> tuple[EdgitRepo, str, dict[str, str], dict[str,
     c1 = repo.commit("one")
     c2 = repo.commit("two")
     refs = [f"refs/tags/components/prompts/p{i}/staging" for i in range(n)]
-    old = write_tag_objects(repo.work, [NewTag(r, c1, "Set p to staging") for r in refs])
+    old = write_tag_objects(Repo(repo.work), [NewTag(r, c1, "Set p to staging") for r in refs])
     git(repo.work, "update-ref", "--stdin", input="".join(f"update {r} {o}\n" for r, o in old.items()).encode())
     git(repo.work, "push", "-q", "origin", "main", "refs/tags/*:refs/tags/*")
-    new = write_tag_objects(repo.work, [NewTag(r, c2, "Set p to staging") for r in refs])
+    new = write_tag_objects(Repo(repo.work), [NewTag(r, c2, "Set p to staging") for r in refs])
     return repo, c2, old, new
 
 
@@ -49,7 +50,7 @@ def forced_plain(repo: EdgitRepo, old: dict[str, str], new: dict[str, str]) -> f
 
 def ours(repo: EdgitRepo, old: dict[str, str], new: dict[str, str]) -> float:
     t = time.monotonic()
-    atomic_push(repo.work, "origin", [RefUpdate(r, old[r], new[r]) for r in old])
+    atomic_push(Repo(repo.work), Remote("origin"), [RefUpdate(r, old[r], new[r]) for r in old])
     return time.monotonic() - t
 
 

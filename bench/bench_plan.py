@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.diff import compute_plan, content_changes
+from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
 from planner.registry import load_edgit_registry
@@ -90,7 +91,7 @@ def main() -> None:
                 refs[f"{base}/v1.0.0"] = (c1, c1)
                 refs[f"{base}/v1.1.0"] = (c2, c2)
                 refs[f"{base}/staging"] = (c1, c1)
-            state = build_state(str(root / "remote.git"), refs)
+            state = build_state(Remote(str(root / "remote.git")), refs)
             steps = tuple(
                 MoveEnv(ComponentRef("prompts", x), "components", "staging", Version.parse("v1.1.0"), c2, "promote")
                 for x in names
@@ -102,9 +103,9 @@ def main() -> None:
             size = 0
             for _ in range(args.runs):
                 t0 = time.perf_counter()
-                plan = compute_plan(ordered, repo=work, registry=registry, state=state, targets=targets)
+                plan = compute_plan(ordered, repo=Repo(work), registry=registry, state=state, targets=targets)
                 t1 = time.perf_counter()
-                changes = content_changes(plan, work, registry)
+                changes = content_changes(plan, Repo(work), registry)
                 t2 = time.perf_counter()
                 md = render_markdown(plan, changes)
                 t3 = time.perf_counter()

@@ -27,6 +27,8 @@ import time
 import zlib
 from pathlib import Path
 
+from planner.gitio import Remote
+
 NAMESPACES = ["prompts", "agents", "schemas", "templates", "queries", "configs", "scripts", "ensembles", "tools"]
 VERSIONS = ("v1.0.0", "v1.1.0", "v1.10.0-rc.1")
 IDENT = "Bench <bench@example.invalid> 1767225600 +0000"
@@ -160,7 +162,7 @@ def breakdown(remote: Path, work: Path, runs: int) -> str:
 
     argv = ["git", "ls-remote", str(remote), "refs/tags/components/*", "refs/tags/logic/*", "refs/planner/*"]
     t_ls, text = best(lambda: subprocess.run(argv, cwd=work, capture_output=True, check=True).stdout.decode())
-    t_state, state = best(lambda: build_state(str(remote), parse_ls_remote(text), {}))  # type: ignore[arg-type]
+    t_state, state = best(lambda: build_state(Remote(str(remote)), parse_ls_remote(text), {}))  # type: ignore[arg-type]
     t_doc, doc = best(lambda: build_status(Registry(), state))  # type: ignore[arg-type]
     t_json, _ = best(lambda: dump_json(doc))  # type: ignore[arg-type]
     return (

@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from planner.errors import PlannerError
-from planner.gitio import GitError, Opt, check_remote, run_git
+from planner.gitio import GitError, Opt, Remote, Repo
 
 
 class BlobError(PlannerError):
@@ -48,7 +48,7 @@ def _check(text: str) -> None:
         raise BlobError(f"cannot read {text!r}: a path with a line break is not supported")
 
 
-def read_objects(repo: Path | str, specs: Iterable[str]) -> dict[str, _Object | None]:
+def read_objects(repo: Repo, specs: Iterable[str]) -> dict[str, _Object | None]:
     """ONE ``git cat-file --batch --follow-symlinks``: ``{spec: object}`` (None when missing) for
     object names like ``<oid>``, ``<commit>:<path>`` or ``<commit>^{tree}``. A ``commit:path``
     symlink inside the tree is followed (as a checkout would); one leaving the tree is None."""
@@ -58,7 +58,7 @@ def read_objects(repo: Path | str, specs: Iterable[str]) -> dict[str, _Object | 
     for spec in wanted:
         _check(spec)
     stdin = b"".join(f"{spec}\n".encode() for spec in wanted)
-    out = run_git(["cat-file", Opt("--batch"), Opt("--follow-symlinks")], cwd=repo, input=stdin).stdout
+    out = repo.run(["cat-file", Opt("--batch"), Opt("--follow-symlinks")], input=stdin).stdout
     result: dict[str, _Object | None] = {}
     pos = 0
     for spec in wanted:
@@ -82,7 +82,7 @@ def read_objects(repo: Path | str, specs: Iterable[str]) -> dict[str, _Object | 
     return result
 
 
-def fetch_objects(repo: Path | str, remote: str, oids: Iterable[str]) -> bool:
+def fetch_objects(repo: Repo, remote: Remote, oids: Iterable[str]) -> bool:
     """ONE ``git fetch REMOTE <oid>...`` for objects this checkout lacks (a commit someone else
     released, a tag object); True if git fetched them. No refs are written."""
     wanted = sorted(set(oids))
@@ -90,15 +90,14 @@ def fetch_objects(repo: Path | str, remote: str, oids: Iterable[str]) -> bool:
         return True
     if any(not _OID.fullmatch(o) for o in wanted):
         raise BlobError(f"cannot fetch {wanted[0]!r}: not an object id")
-    proc = run_git(
-        ["fetch", Opt("--no-tags"), Opt("--no-write-fetch-head"), Opt("--quiet"), check_remote(remote), *wanted],
-        cwd=repo,
+    proc = repo.run(
+        ["fetch", Opt("--no-tags"), Opt("--no-write-fetch-head"), Opt("--quiet"), remote.spec, *wanted],
         check=False,
     )
     return proc.returncode == 0
 
 
-def read_blobs_by_id(repo: Path | str, blob_ids: Iterable[str]) -> dict[str, bytes]:
+def read_blobs_by_id(repo: Repo, blob_ids: Iterable[str]) -> dict[str, bytes]:
     """``{blob id: bytes}``; a missing id is a :class:`GitError` (the plan's commits were not fetched)."""
     out: dict[str, bytes] = {}
     for oid, obj in read_objects(repo, blob_ids).items():
@@ -108,7 +107,7 @@ def read_blobs_by_id(repo: Path | str, blob_ids: Iterable[str]) -> dict[str, byt
     return out
 
 
-def read_files(repo: Path | str, requests: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Blob | None]:
+def read_files(repo: Repo, requests: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Blob | None]:
     """``{(commit, path): Blob}``; None where the path does not exist at the commit (or is a directory)."""
     wanted = sorted(set(requests))
     objs = read_objects(repo, [f"{c}:{p}" for c, p in wanted])
@@ -134,7 +133,7 @@ def parse_tree(data: bytes, oid_len: int) -> dict[str, tuple[str, str]]:
     return entries
 
 
-def read_files_via_trees(repo: Path | str, requests: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Blob | None]:
+def read_files_via_trees(repo: Repo, requests: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Blob | None]:
     """Same answer as :func:`read_files`, in two batched calls that stay linear in the file count."""
     wanted = sorted(set(requests))
     if not wanted:

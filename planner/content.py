@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from planner.blobs import Blob, fetch_objects, read_files, read_files_via_trees, read_objects
 from planner.errors import DiagnosticSink, PlannerError
-from planner.gitio import redact_url
+from planner.gitio import Remote, Repo
 from planner.model import TYPE_TO_NAMESPACE, ComponentRef
 from planner.registry import REGISTRY_PATH, Component, Registry, parse_manifest
 
@@ -49,14 +48,12 @@ class MissingCommitError(PlannerError):
     """A tag's commit is not in this checkout (someone else released it) and could not be fetched."""
 
 
-def ensure_commits(repo: Path | str, commits: Iterable[str], remote: str | None) -> None:
+def ensure_commits(repo: Repo, commits: Iterable[str], remote: Remote | None) -> None:
     """Make sure every commit is here (see :func:`_read_at_commits`)."""
     _read_at_commits(repo, commits, [], remote)
 
 
-def _read_at_commits(
-    repo: Path | str, commits: Iterable[str], specs: Iterable[str], remote: str | None
-) -> dict[str, Any]:
+def _read_at_commits(repo: Repo, commits: Iterable[str], specs: Iterable[str], remote: Remote | None) -> dict[str, Any]:
     """ONE ``git cat-file --batch`` for the commits and ``specs`` together; commits this checkout
     lacks (someone else released them) are fetched in ONE ``git fetch REMOTE <oid>...`` and read
     again. Any still missing is a :class:`MissingCommitError` naming them and how to get them."""
@@ -71,11 +68,11 @@ def _read_at_commits(
         if not missing:
             return found
     shown = ", ".join(c[:12] for c in missing)
-    where = redact_url(remote) if remote else "the remote"
+    where = remote.shown if remote else "the remote"
     tried = f" and fetching from {where} failed" if remote else ""
     raise MissingCommitError(
         f"commit{'s' if len(missing) > 1 else ''} {shown} {'are' if len(missing) > 1 else 'is'} not in this checkout"
-        f"{tried}; run `git fetch --tags {where}` in {repo} and try again"
+        f"{tried}; run `git fetch --tags {where}` in {repo.root} and try again"
     )
 
 
@@ -125,13 +122,13 @@ def path_in_manifest(data: bytes | None, manifest: str, comp: Component) -> str 
 
 
 def read_component_files(
-    repo: Path | str,
+    repo: Repo,
     registry: Registry | Callable[[], Registry],
     wanted: Iterable[tuple[str, ComponentRef]],
     *,
     via_trees: bool = True,
     skip_unknown: bool = False,
-    remote: str | None = None,
+    remote: Remote | None = None,
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
     """``{(commit, component): (path, blob)}``; blob None where the file is not at that commit.
 

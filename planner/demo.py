@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import Opt, git_text, run_git
+from planner.gitio import Opt, Repo
 from planner.model import Version, env_message, version_message
 from planner.registry import dump_edgit
 
@@ -59,13 +59,13 @@ output:
 
 
 def _git(work: Path, *args: str | Opt) -> None:
-    run_git([Opt("-c"), "advice.nestedTag=false", *args], cwd=work, env=_IDENTITY)
+    Repo(work).run([Opt("-c"), "advice.nestedTag=false", *args], env=_IDENTITY)
 
 
 def _commit(work: Path, message: str) -> str:
     _git(work, "add", Opt("-A"))
     _git(work, "commit", Opt("-q"), Opt("-m"), message)
-    return git_text(["rev-parse", "HEAD"], cwd=work).strip()
+    return Repo(work).text(["rev-parse", "HEAD"]).strip()
 
 
 def _write(work: Path, path: str, text: str) -> None:
@@ -98,8 +98,8 @@ def build_demo_repo(directory: Path | str) -> DemoRepo:
     root = Path(directory)
     work, remote = root / "work", root / "remote.git"
     root.mkdir(parents=True, exist_ok=True)
-    run_git(["init", Opt("-q"), Opt("--bare"), Opt("-b"), "main", str(remote)], cwd=root)
-    run_git(["init", Opt("-q"), Opt("-b"), "main", str(work)], cwd=root)
+    Repo(root).run(["init", Opt("-q"), Opt("--bare"), Opt("-b"), "main", str(remote)])
+    Repo(root).run(["init", Opt("-q"), Opt("-b"), "main", str(work)])
     _git(work, "remote", "add", "origin", str(remote))
     # The demo's own identity, so that what apply writes (tags, ledger actor) does not use yours.
     _git(work, "config", "user.name", _IDENTITY["GIT_COMMITTER_NAME"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from planner.artifact import FORMAT_VERSION, with_id
@@ -18,7 +17,7 @@ from planner.blobs import Blob
 from planner.changes import ComputedPlan, KVChange, Notice, TagAction, TagChange, VerifyCheck
 from planner.content import UnknownComponentError, read_component_files, sha256_hex
 from planner.errors import PlannerError
-from planner.gitio import Opt, redact_url, run_git
+from planner.gitio import Remote, Repo, redact_url
 from planner.kv.base import KVStore
 from planner.kv.bindings import content_metadata
 from planner.kv.layout import keys_for
@@ -66,18 +65,13 @@ def mark_notice(mark: Mark) -> Notice:
     return Notice("warning", f"{mark.kind}s {mark.component} {mark.version}{reason}", str(mark.component))
 
 
-def remote_url(remote: str, repo: Path | str) -> str:
+def remote_url(remote: Remote, repo: Repo) -> str:
     """The remote's URL without credentials; a remote *name* is resolved through git config."""
-    if "/" in remote or ":" in remote or remote.startswith("."):
-        return redact_url(remote)
-    proc = run_git(["remote", "get-url", Opt("--"), remote], cwd=repo, check=False)
-    if proc.returncode != 0:
-        return redact_url(remote)
-    return redact_url(proc.stdout.decode("utf-8", "replace").strip())
+    return redact_url(repo.url_of(remote))
 
 
 def _component_files(
-    repo: Path | str, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]], remote: str | None = None
+    repo: Repo, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]], remote: Remote | None = None
 ) -> dict[tuple[str, ComponentRef], tuple[str, Blob | None]]:
     """planner.content.read_component_files (three batched reads; four with manifest-only
     components), with the dry run's error type."""
@@ -105,7 +99,7 @@ class _Draft:
 def compute_plan(
     ordered: OrderedPlan,
     *,
-    repo: Path,
+    repo: Repo,
     registry: Registry,
     state: RepoState,
     targets: Mapping[str, NamespaceTargetLike],
@@ -222,7 +216,7 @@ def compute_plan(
         description=ordered.description,
         source_file=ordered.source_file,
         source_sha256=ordered.source_sha256,
-        remote=remote_url(state.remote, repo),
+        remote=remote_url(state.source, repo) if state.source is not None else state.remote,
         ledger_old=state.ledger,
         steps=steps,
         levels=ordered.levels,
@@ -235,11 +229,11 @@ def compute_plan(
 
 
 def _kv_changes(
-    repo: Path,
+    repo: Repo,
     registry: Registry,
     targets: Mapping[str, NamespaceTargetLike],
     drafts: list[_Draft],
-    remote: str | None = None,
+    remote: Remote | None = None,
 ) -> list[KVChange]:
     files = _component_files(repo, registry, [(d.commit, d.component) for d in drafts], remote)
     # Expected old values: ONE get_many per namespace (envs sharing a store share the read).
@@ -303,7 +297,7 @@ class ContentChange:
     new: bytes
 
 
-def content_changes(plan: ComputedPlan, repo: Path | str, registry: Registry) -> list[ContentChange]:
+def content_changes(plan: ComputedPlan, repo: Repo, registry: Registry) -> list[ContentChange]:
     """Old (at the env's current commit) and new content of every env move that syncs to KV.
 
     Two batched reads: registries at the old and new commits, then the files (and the manifests

@@ -17,6 +17,7 @@ from planner.changes import ComputedPlan
 from planner.config import load_config
 from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
+from planner.gitio import Remote, Repo
 from planner.model import ComponentRef, Version
 from planner.policy import Violation, ledger_history
 from planner.registry import Registry, load_registry
@@ -52,7 +53,7 @@ class LedgerHistory:
     """The language's EnvHistory over the release ledger, read only if the plan has a ``rollback``
     without a version (most plans never need it, and reading it fetches the ledger ref)."""
 
-    def __init__(self, repo: Path, remote: str) -> None:
+    def __init__(self, repo: Repo, remote: Remote) -> None:
         self.repo, self.remote = repo, remote
         self._hist: Any = None
 
@@ -83,21 +84,21 @@ def plan_source(
     from planner.lang.compile import compile_text
 
     cfg = load_config(repo)
-    rem = remote or cfg.remote
-    cfg = dataclasses.replace(cfg, remote=rem)  # the remote this run reads, for every stage
+    cfg = dataclasses.replace(cfg, remote=remote or cfg.remote)  # the remote this run reads, for every stage
+    git, rem = Repo(repo), Remote(cfg.remote)  # the command's repository and remote, for every stage
     registry = load_registry(repo)
-    state = snapshot(rem, repo)
-    ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=LedgerHistory(repo, rem))
+    state = snapshot(git, rem)
+    ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=LedgerHistory(git, rem))
     if source_name is not None:
         ordered = dataclasses.replace(ordered, source_file=source_name)
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
-    computed = compute_plan(ordered, repo=repo, registry=registry, state=state, targets=targets)
+    computed = compute_plan(ordered, repo=git, registry=registry, state=state, targets=targets)
     violations = policy.check(
         computed,
         state=state,
         config=cfg,
-        history=ledger_history(repo, rem, state.ledger),
+        history=ledger_history(git, rem, state.ledger),
         invocation=invocation,
         stage=stage,
     )
@@ -146,7 +147,7 @@ def rendered(
 
         try:
             reg = registry if registry is not None else load_registry(repo)
-            changes = content_changes(plan, repo, reg)
+            changes = content_changes(plan, Repo(repo), reg)
         except PlannerError:
             changes = []  # not in the repository (e.g. `show` elsewhere): tags and keys only
         return render_markdown(plan, changes, context=ctx)

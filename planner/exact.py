@@ -15,11 +15,11 @@ status usually has none, and then this costs nothing):
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from planner.blobs import fetch_objects, read_objects
 from planner.errors import PlannerError
+from planner.gitio import Remote, Repo
 from planner.model import Version
 from planner.state import ComponentState, RepoState
 
@@ -50,7 +50,7 @@ def _target_of(data: bytes) -> tuple[str, str] | None:
     return lines[0][7:].decode("ascii", "replace"), lines[1][5:].decode("ascii", "replace")
 
 
-def _ledger_versions(repo: Path | str, remote: str, head: str | None) -> dict[tuple[str, str], str]:
+def _ledger_versions(repo: Repo, remote: Remote, head: str | None) -> dict[tuple[str, str], str]:
     """``{(env ref, env tag object): version}`` as the ledger recorded them (newest wins)."""
     if head is None:
         return {}
@@ -70,7 +70,7 @@ def _ledger_versions(repo: Path | str, remote: str, head: str | None) -> dict[tu
     return out
 
 
-def pin_env_versions(state: RepoState, repo: Path | str, remote: str) -> list[str]:
+def pin_env_versions(state: RepoState, repo: Repo, remote: Remote) -> list[str]:
     """Give each ambiguous env tag the version it names; return problems for those left to the
     highest-version rule. Mutates the snapshot's rows (before anyone has read them)."""
     todo = _ambiguous(state)

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from planner.errors import PlannerError
@@ -24,6 +25,8 @@ __all__ = [
     "GitError",
     "Opt",
     "Refused",
+    "Remote",
+    "Repo",
     "check_remote",
     "collect",
     "git_env",
@@ -315,7 +318,7 @@ def remote_failure(repo: Path | str, remote: str, exc: GitError) -> GitError:
     main = [ln for ln in lines if ln.startswith(("fatal:", "error:"))] or lines or [exc.message]
     detail = redact_url(main[0])
     shown = redact_url(remote)
-    if "/" not in remote and ":" not in remote and remote not in (".", ".."):  # a remote *name*
+    if Remote(remote).is_name:
         try:
             names = run_git(["remote"], cwd=repo).stdout.decode("utf-8", "replace").split()
         except GitError:
@@ -381,3 +384,77 @@ def redact_url(text: str) -> str:
                 pass
         words.append(word)
     return " ".join(words)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """The remote a command reads and pushes to: a remote name, path or URL, checked once when made
+    (``check_remote``), so no module hands git a bare string. ``str()`` never shows credentials."""
+
+    spec: str  # what git is given
+
+    def __post_init__(self) -> None:
+        check_remote(self.spec)
+
+    @property
+    def shown(self) -> str:
+        """The remote for messages and documents (credentials removed)."""
+        return redact_url(self.spec)
+
+    @property
+    def is_name(self) -> bool:
+        """A configured remote's name (``origin``), not a path or URL."""
+        return "/" not in self.spec and ":" not in self.spec and not self.spec.startswith(".")
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+@dataclass(frozen=True)
+class Repo:
+    """The repository a command works in (its work tree's top level): every git process of the
+    planner runs through one of these, started in ``root``."""
+
+    root: Path
+
+    def run(
+        self,
+        args: Sequence[str | Opt],
+        *,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        timeout: float | None = 600,
+    ) -> subprocess.CompletedProcess[bytes]:
+        return run_git(args, cwd=self.root, input=input, env=env, check=check, timeout=timeout)
+
+    def text(self, args: Sequence[str | Opt], *, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+        """stdout of ``git ARGS`` (which must succeed) as text."""
+        return self.run(args, input=input, env=env).stdout.decode("utf-8", "replace")
+
+    def start(
+        self, args: Sequence[str | Opt], *, env: dict[str, str] | None = None, new_session: bool = False
+    ) -> subprocess.Popen[bytes]:
+        return start_git(args, cwd=self.root, env=env, new_session=new_session)
+
+    def url_of(self, remote: Remote, *, push: bool = False) -> str:
+        """The URL a remote *name* stands for in git config (``pushInsteadOf`` applied with ``push``);
+        a path or URL as given. It may hold credentials: show it through ``redact_url``."""
+        if not remote.is_name:
+            return remote.spec
+        proc = self.run(["remote", "get-url", *([Opt("--push")] if push else []), Opt("--"), remote.spec], check=False)
+        url = proc.stdout.decode("utf-8", "replace").strip()
+        return url if proc.returncode == 0 and url else remote.spec
+
+    def remote_names(self) -> list[str]:
+        return self.text(["remote"]).split()
+
+    def ls_remote(self, remote: Remote, patterns: Sequence[str]) -> str:
+        """ONE ``git ls-remote REMOTE PATTERNS...``; a failure is one sentence (``remote_failure``)."""
+        try:
+            return self.text(["ls-remote", remote.spec, *patterns])
+        except GitError as exc:
+            raise self.remote_failure(remote, exc) from None
+
+    def remote_failure(self, remote: Remote, exc: GitError) -> GitError:
+        return remote_failure(self.root, remote.spec, exc) if exc.stderr else exc

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
-from planner.gitio import GitError, Opt, run_git
+from planner.gitio import GitError, Opt, Remote, Repo
 
 _OID = re.compile(r"[0-9a-f]{40,64}")
 
 
-def local_commits(repo: Path | str, refs: Sequence[str]) -> dict[str, str | None]:
+def local_commits(repo: Repo, refs: Sequence[str]) -> dict[str, str | None]:
     """{ref: commit or None} from the checkout alone (branches, tags, commits, ``HEAD~2``...)."""
     if not refs:
         return {}
     data = "".join(f"{r}^{{commit}}\n" for r in refs).encode()
-    proc = run_git(["cat-file", Opt("--batch-check=%(objectname) %(objecttype)")], cwd=repo, input=data)
+    proc = repo.run(["cat-file", Opt("--batch-check=%(objectname) %(objecttype)")], input=data)
     out: dict[str, str | None] = {}
     for r, line in zip(refs, proc.stdout.decode("utf-8", "replace").splitlines(), strict=False):
         oid, _, kind = line.partition(" ")
@@ -30,27 +29,26 @@ def local_commits(repo: Path | str, refs: Sequence[str]) -> dict[str, str | None
     return out
 
 
-def remote_branch_commits(repo: Path | str, remote: str, names: Sequence[str]) -> dict[str, str]:
+def remote_branch_commits(repo: Repo, remote: Remote, names: Sequence[str]) -> dict[str, str]:
     """{name: commit} for the names that are branches on the remote (``main``, ``release/next``),
     their commits fetched into this checkout when it lacks them. Names that are not are left out."""
     heads = {f"refs/heads/{n}": n for n in names if not n.startswith(("refs/", "-")) and not _OID.fullmatch(n)}
     if not heads:
         return {}
-    proc = run_git(["ls-remote", remote, *heads], cwd=repo)
+    text = repo.ls_remote(remote, list(heads))
     found: dict[str, str] = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+    for line in text.splitlines():
         oid, _, ref = line.partition("\t")
         if ref in heads and _OID.fullmatch(oid):  # ls-remote patterns match by tail: keep exact names
             found[heads[ref]] = oid
     have = local_commits(repo, list(found.values()))
     fetch = sorted({f"refs/heads/{n}" for n, oid in found.items() if have.get(oid) is None})
     if fetch:
-        shallow = run_git(["rev-parse", Opt("--is-shallow-repository")], cwd=repo).stdout.strip() == b"true"
+        shallow = repo.run(["rev-parse", Opt("--is-shallow-repository")]).stdout.strip() == b"true"
         depth = [Opt("--depth=1")] if shallow else []  # a shallow clone stays shallow; a full one stays full
         try:
-            run_git(
-                ["fetch", Opt("--quiet"), Opt("--no-tags"), Opt("--no-write-fetch-head"), *depth, remote, *fetch],
-                cwd=repo,
+            repo.run(
+                ["fetch", Opt("--quiet"), Opt("--no-tags"), Opt("--no-write-fetch-head"), *depth, remote.spec, *fetch],
             )
         except GitError as exc:
             raise GitError(

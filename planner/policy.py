@@ -22,13 +22,13 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from planner.changes import ComputedPlan, TagChange
 from planner.config import CONFIG_FILE, PlannerConfig
 from planner.errors import EXIT_POLICY, Diagnostic, DiagnosticError, PlannerError, Span, source_lines
+from planner.gitio import Remote, Repo
 from planner.model import ModelError, TagName, validate_env
 from planner.state import RepoState
 
@@ -463,7 +463,7 @@ def check(
     return evaluate(PolicyInput(plan, state, records, clock(), settings, invocation, stage))
 
 
-def ledger_history(repo: Path | str, remote: str, head: str | None = None) -> Callable[[], Sequence[Mapping[str, Any]]]:
+def ledger_history(repo: Repo, remote: Remote, head: str | None = None) -> Callable[[], Sequence[Mapping[str, Any]]]:
     """A lazy reader of the remote's ledger records (newest first). With ``head`` (the ledger
     commit from the snapshot already taken) no second ``ls-remote`` is needed."""
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
 from planner.changes import ComputedPlan
-from planner.gitio import Opt, run_git
+from planner.gitio import Opt, Repo
 from planner.model import TagName
 
 
@@ -32,16 +31,16 @@ class _Result(Protocol):
     def keys_written(self) -> int: ...
 
 
-def _tip(repo: Path | str, commits: list[str]) -> str | None:
+def _tip(repo: Repo, commits: list[str]) -> str | None:
     """The one commit that contains all the others (one git call), or None if they diverge."""
     if len(commits) == 1:
         return commits[0]
-    proc = run_git(["merge-base", Opt("--independent"), *commits], cwd=repo, check=False)
+    proc = repo.run(["merge-base", Opt("--independent"), *commits], check=False)
     tips = proc.stdout.decode().split() if proc.returncode == 0 else []
     return tips[0] if len(tips) == 1 else None
 
 
-def environments(plan: ComputedPlan, repo: Path | str) -> dict[str, dict[str, Any]]:
+def environments(plan: ComputedPlan, repo: Repo) -> dict[str, dict[str, Any]]:
     """Per environment the plan changes: did logic components move, which, and the commit to deploy.
 
     Reported for every environment the plan moves (also when a re-run found it already applied,
@@ -70,7 +69,7 @@ def environments(plan: ComputedPlan, repo: Path | str) -> dict[str, dict[str, An
     return dict(sorted(out.items()))
 
 
-def report(plan: ComputedPlan, result: _Result, *, repo: Path | str) -> dict[str, Any]:
+def report(plan: ComputedPlan, result: _Result, *, repo: Repo) -> dict[str, Any]:
     envs = environments(plan, repo)
     return {
         "status": result.status,

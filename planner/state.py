@@ -11,9 +11,8 @@ import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from planner.gitio import GitError, collect, git_text, ls_remote_args, redact_url, start_snapshot_reads
+from planner.gitio import SNAPSHOT_PATTERNS, GitError, Remote, Repo, collect, start_snapshot_reads
 from planner.model import (
     _MAX_NAME,
     NAME_PATTERN,
@@ -155,7 +154,7 @@ class RepoState:
     ignored: tuple[str, ...] = ()  # refs under our prefixes that are not valid tag names
     problems: tuple[str, ...] = ()  # e.g. one component under both prefixes
     # The remote as given (it may hold credentials: never shown): where missing commits are fetched.
-    source: str = dataclasses.field(default="", repr=False, compare=False)
+    source: Remote | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def component(self, ref: ComponentRef) -> ComponentState | None:
         return self.components.get(ref)
@@ -196,7 +195,7 @@ _Row = tuple[str, str, str, str, str, str, str]
 
 
 def build_state(
-    remote: str,
+    remote: Remote,
     remote_refs: Mapping[str, tuple[str, str]],
     local_refs: Mapping[str, str] | None = None,
 ) -> RepoState:
@@ -209,7 +208,7 @@ def build_state(
     return _assemble(remote, rows, local_refs)
 
 
-def _assemble(remote: str, rows: list[_Row], local_refs: Mapping[str, str] | None) -> RepoState:
+def _assemble(remote: Remote, rows: list[_Row], local_refs: Mapping[str, str] | None) -> RepoState:
     by_name: dict[tuple[str, str], ComponentState] = {}  # (namespace, name) -> state
     refs: dict[str, str] = {}
     ignored: list[str] = []
@@ -263,7 +262,7 @@ def _assemble(remote: str, rows: list[_Row], local_refs: Mapping[str, str] | Non
         for ref, local_oid in sorted(local_refs.items() - refs.items()):
             divergences.append(Divergence(ref, local_oid, refs.get(ref)))
     return RepoState(
-        remote=redact_url(remote),
+        remote=remote.shown,
         source=remote,
         components={cs.ref: cs for _, cs in sorted(by_name.items())},  # (namespace, name): C-level compares
         refs=refs,
@@ -274,9 +273,9 @@ def _assemble(remote: str, rows: list[_Row], local_refs: Mapping[str, str] | Non
     )
 
 
-def read_remote_refs(remote: str, cwd: Path | str | None = None) -> dict[str, tuple[str, str]]:
+def read_remote_refs(repo: Repo, remote: Remote) -> dict[str, tuple[str, str]]:
     """ONE ``git ls-remote`` for our tag prefixes and the ledger ref."""
-    return parse_ls_remote(git_text(ls_remote_args(remote), cwd=cwd or "."))
+    return parse_ls_remote(repo.ls_remote(remote, SNAPSHOT_PATTERNS))
 
 
 def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
@@ -290,19 +289,13 @@ def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
     return out
 
 
-def snapshot(remote: str, repo: Path | str | None = None) -> RepoState:
-    """Read the remote once (and the local checkout once, if given) and build the snapshot."""
-    if repo is None:
-        return build_state(remote, read_remote_refs(remote), None)
+def snapshot(repo: Repo, remote: Remote) -> RepoState:
+    """Read the remote once and the local checkout once, and build the snapshot."""
     # Both reads at once: the local for-each-ref runs while ls-remote waits on the remote.
     try:
-        remote_proc, local_proc = collect(start_snapshot_reads(remote, repo), [True, False])
+        remote_proc, local_proc = collect(start_snapshot_reads(remote.spec, repo.root), [True, False])
     except GitError as exc:
-        if exc.stderr:  # git ran and said why: tell the user which of the usual reasons it is
-            from planner.gitio import remote_failure
-
-            raise remote_failure(repo, remote, exc) from None
-        raise
+        raise repo.remote_failure(remote, exc) from None  # which of the usual reasons, as a sentence
     text = remote_proc.stdout.decode("utf-8", "replace")
     state = build_state(remote, parse_ls_remote(text), _parse_local(local_proc))
     from planner.exact import pin_env_versions  # imports this module; costs nothing without ambiguity

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import PlannerError
+from planner.gitio import Remote, Repo
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix
 from planner.registry import Component, Registry
 from planner.state import ComponentState, RepoState
@@ -144,7 +145,7 @@ def state_warnings(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def reverted_releases(state: RepoState, repo: Path, remote: str) -> list[str]:
+def reverted_releases(state: RepoState, repo: Repo, remote: Remote) -> list[str]:
     """Refs the ledger says an apply set, that are now back at what they were BEFORE it: the mark of
     an edgit-style ``push --tags --force`` from a checkout with stale tags. A ref moved on to
     something else (edgit promoting anew) is not a revert and is not reported."""
@@ -192,11 +193,12 @@ def status_document(
         validate_env(env)
     cfg = load_config(repo)
     registry = load_registry(repo)
-    state = snapshot(remote or cfg.remote, repo)
+    git, rem = Repo(repo), Remote(remote or cfg.remote)  # the command's repository and remote
+    state = snapshot(git, rem)
     if env is not None:
         from planner.config import check_known_env
 
         check_known_env(env, cfg, state.env_names())
     doc = build_status(registry, state, component=component, env=env)
-    reverted = reverted_releases(state, repo, remote or cfg.remote)
+    reverted = reverted_releases(state, git, rem)
     return doc, state_warnings(doc) + [w.render() for w in registry.warnings] + reverted

@@ -24,6 +24,7 @@ from planner.config import PlannerConfig
 from planner.content import read_component_files, sha256_hex
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
 from planner.fileio import read_text_file
+from planner.gitio import Repo
 from planner.kv.base import KVStore
 from planner.kv.layout import keys_for
 from planner.model import NAMESPACE_TO_TYPE, TYPE_TO_NAMESPACE, ComponentRef, ModelError, Version, validate_env
@@ -241,7 +242,7 @@ def compare_kv(
 
 
 def read_contents(
-    repo: Path, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]]
+    repo: Repo, registry: Registry, wanted: Iterable[tuple[str, ComponentRef]]
 ) -> dict[tuple[str, ComponentRef], bytes | None]:
     """File bytes of each component at each commit: the path declared AS IT WAS at that commit
     (renames resolve; see planner.content), else the current one. Two batched
@@ -315,7 +316,7 @@ def validate(
         report.diagnostics.extend(problems)
         checks = [c for c in checks if c.env in targets]
         try:
-            contents = read_contents(repo, registry, [(c.commit, c.ref.ref) for c in checks])
+            contents = read_contents(Repo(repo), registry, [(c.commit, c.ref.ref) for c in checks])
             stored = read_stored(checks, targets)
         finally:
             for t in targets.values():  # release HTTP clients (Cloudflare); SQLite has nothing to close

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.config import PlannerConfig
+from planner.gitio import Remote, Repo
 from planner.model import ComponentRef
 from planner.registry import Registry, load_edgit_registry
 from planner.state import RepoState, snapshot
@@ -83,7 +84,7 @@ def build_lang_fixture(root: Path) -> LangFixture:
         comps[ref] = dataclasses.replace(comp, uses=uses)
     registry = Registry(comps)
     config = PlannerConfig(root=repo.work, remote=str(repo.remote), environments=ENVIRONMENTS)
-    state = snapshot(str(repo.remote), repo.work)
+    state = snapshot(Repo(repo.work), Remote(str(repo.remote)))
     return LangFixture(repo, registry, state, config, c)
 
 

@@ -15,6 +15,7 @@ from planner.changes import ComputedPlan
 from planner.cli import run
 from planner.diff import compute_plan
 from planner.errors import DiagnosticError
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
@@ -34,9 +35,9 @@ def compute(rel: Release, **kw) -> ComputedPlan:  # type: ignore[no-untyped-def]
     work = rel.repo.work
     return compute_plan(
         ordered_plan(rel, **kw),
-        repo=work,
+        repo=Repo(work),
         registry=load_registry(work),
-        state=snapshot("origin", work),
+        state=snapshot(Repo(work), Remote("origin")),
         targets=rel.targets(),
     )
 
@@ -93,7 +94,7 @@ def test_no_secret_in_artifact(rel: Release, monkeypatch: pytest.MonkeyPatch) ->
     assert "sekret-token-123" not in dump(plan)
     from planner.diff import remote_url
 
-    assert remote_url("https://bot:sekret-token-123@git.example.test/r.git", rel.repo.work) == (
+    assert remote_url(Remote("https://bot:sekret-token-123@git.example.test/r.git"), Repo(rel.repo.work)) == (
         "https://git.example.test/r.git"
     )
 
@@ -101,25 +102,25 @@ def test_no_secret_in_artifact(rel: Release, monkeypatch: pytest.MonkeyPatch) ->
 def test_stale_tag_named_exactly(rel: Release) -> None:
     plan = load(dump(compute(rel)))  # from the artifact alone
     stores = rel.targets()
-    assert stale_targets(plan, snapshot("origin", rel.repo.work), stores) == []
+    assert stale_targets(plan, snapshot(Repo(rel.repo.work), Remote("origin")), stores) == []
     # Someone promotes extraction to staging on the remote after planning.
     rel.repo.set_env(EXT, "staging", "v1.1.0")
     rel.repo.push()
-    fresh = snapshot("origin", rel.repo.work)
+    fresh = snapshot(Repo(rel.repo.work), Remote("origin"))
     assert stale_targets(plan, fresh, stores) == [f"refs/tags/{EXT}/staging"]
 
 
 def test_stale_kv_key_named_exactly(rel: Release) -> None:
     plan = compute(rel)
     SqliteKV(rel.kv_path, "staging").put_many([KVEntry("prompts/extraction@staging", b"hand edit\n")])
-    fresh = snapshot("origin", rel.repo.work)
+    fresh = snapshot(Repo(rel.repo.work), Remote("origin"))
     stores = {env: SqliteKV(rel.kv_path, env) for env in ENVS}  # bare stores work too
     assert stale_targets(plan, fresh, stores) == ["kv:staging:prompts/extraction@staging"]
 
 
 def test_environment_order_policy(rel: Release) -> None:
     work = rel.repo.work
-    state = snapshot("origin", work)
+    state = snapshot(Repo(work), Remote("origin"))
     ok = compute(rel)
     assert environment_order(ok, state, ENVS) == []  # staging gets v1.1.0 in the same plan; rollback exempt
     v = Version.parse
@@ -128,7 +129,7 @@ def test_environment_order_policy(rel: Release) -> None:
     # analyzer lives in dev only: dev (which holds v1.0.0) is its nearest earlier stage.
     ana_prod = MoveEnv(ana, "components", "production", v("v2.0.0"), rel.c["c3"], "promote")
     ordered = OrderedPlan("p", "", "p.plan", "00" * 32, (skip, ana_prod), ((skip.id, ana_prod.id),))
-    bad = compute_plan(ordered, repo=work, registry=load_registry(work), state=state, targets=rel.targets())
+    bad = compute_plan(ordered, repo=Repo(work), registry=load_registry(work), state=state, targets=rel.targets())
     found = environment_order(bad, state, ENVS)
     assert [(x.policy, x.step_id) for x in found] == [
         ("environment-order", "move prompts/extraction@production"),

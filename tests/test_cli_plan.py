@@ -8,6 +8,7 @@ import pytest
 
 from planner.artifact import load, stale_targets
 from planner.cli import run
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry
 from planner.kv.sqlite import SqliteKV
 from planner.state import snapshot
@@ -109,7 +110,7 @@ def test_staleness_from_saved_artifact(fx: LangFixture, capsys: pytest.CaptureFi
     fx.repo.set_env("components/agents/analyzer", "staging", "v2.0.0")  # someone else promotes
     fx.repo.push()
     stores = {env: SqliteKV(work / ".planner/kv.sqlite", env) for env in ("staging", "production")}
-    assert stale_targets(plan, snapshot(str(fx.repo.remote), work), stores) == [
+    assert stale_targets(plan, snapshot(Repo(work), Remote(str(fx.repo.remote))), stores) == [
         "refs/tags/components/agents/analyzer/staging"
     ]
 

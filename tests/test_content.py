@@ -13,7 +13,7 @@ from planner.content import (
     read_component_files,
     sha256_hex,
 )
-from planner.gitio import GitError
+from planner.gitio import GitError, Repo
 from planner.model import ComponentRef
 from planner.registry import Component, Registry, load_edgit_registry, load_registry
 from tests.gitrepo import EdgitRepo, git
@@ -26,7 +26,7 @@ def test_read_files_one_batch(edgit_repo: EdgitRepo) -> None:
     edgit_repo.write("dir with space/é @x.txt", "odd\n")
     c3 = edgit_repo.commit("odd path")
     got = read_files(
-        edgit_repo.work,
+        Repo(edgit_repo.work),
         [
             (c1, "prompts/extraction.md"),
             (c2, "prompts/extraction.md"),
@@ -48,16 +48,16 @@ def test_read_files_one_batch(edgit_repo: EdgitRepo) -> None:
 
 
 def test_read_files_empty(tmp_path: Path) -> None:
-    assert read_files(tmp_path, []) == {}  # no git process at all: tmp_path is not a repository
+    assert read_files(Repo(tmp_path), []) == {}  # no git process at all: tmp_path is not a repository
     assert sha256_hex(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 def test_read_blobs_by_id(edgit_repo: EdgitRepo) -> None:
     c1 = edgit_repo.register("extraction", "prompt", "prompts/extraction.md", "v1 text\n")
     oid = git(edgit_repo.work, "rev-parse", f"{c1}:prompts/extraction.md")
-    assert read_blobs_by_id(edgit_repo.work, [oid, oid]) == {oid: b"v1 text\n"}
+    assert read_blobs_by_id(Repo(edgit_repo.work), [oid, oid]) == {oid: b"v1 text\n"}
     with pytest.raises(GitError, match="is not in this repository"):
-        read_blobs_by_id(edgit_repo.work, [oid, "1" * 40])
+        read_blobs_by_id(Repo(edgit_repo.work), [oid, "1" * 40])
 
 
 def test_paths_in_registry_ignores_junk() -> None:
@@ -80,18 +80,18 @@ def test_component_files_follow_the_registry_at_each_commit(edgit_repo: EdgitRep
 
     wanted = [(c1, ext), (c2, ext)]
     for via_trees in (True, False):
-        got = read_component_files(edgit_repo.work, current, wanted, via_trees=via_trees)
+        got = read_component_files(Repo(edgit_repo.work), current, wanted, via_trees=via_trees)
         assert {k: (p, b.data if b else None) for k, (p, b) in got.items()} == {
             (c1, ext): ("prompts/extraction.md", b"v1\n"),  # the path as registered at c1
             (c2, ext): ("prompts/renamed.md", b"v2\n"),
         }
     assert loads == []  # every path came from the registry at its commit
-    got = read_component_files(edgit_repo.work, current, [(c0, ext)])
+    got = read_component_files(Repo(edgit_repo.work), current, [(c0, ext)])
     assert got == {(c0, ext): ("prompts/renamed.md", None)}  # today's path; no file yet at c0
     assert loads == [1]
     with pytest.raises(UnknownComponentError, match="prompts/nope is not in the registry at"):
-        read_component_files(edgit_repo.work, current, [(c1, nope), (c1, ext)])
-    got = read_component_files(edgit_repo.work, current, [(c1, nope), (c1, ext)], skip_unknown=True)
+        read_component_files(Repo(edgit_repo.work), current, [(c1, nope), (c1, ext)])
+    got = read_component_files(Repo(edgit_repo.work), current, [(c1, nope), (c1, ext)], skip_unknown=True)
     assert list(got) == [(c1, ext)]
 
 
@@ -116,7 +116,9 @@ def test_manifest_components_follow_their_manifest_at_each_commit(edgit_repo: Ed
     registry = load_registry(edgit_repo.work)
     assert registry.components[ext].source == manifest
     for via_trees in (True, False):
-        got = read_component_files(edgit_repo.work, registry, [(c, ext) for c in (c1, c2, c3, c4)], via_trees=via_trees)
+        got = read_component_files(
+            Repo(edgit_repo.work), registry, [(c, ext) for c in (c1, c2, c3, c4)], via_trees=via_trees
+        )
         assert {k: (p, b.data if b else None) for k, (p, b) in got.items()} == {
             (c1, ext): ("prompts/extraction/prompt.md", b"one\n"),  # not today's v2.md ("an unrelated draft")
             (c2, ext): ("prompts/extraction/v2.md", b"two\n"),

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-import planner.blobs
 from planner.blobs import read_files
 from planner.changes import Notice
 from planner.diff import DiffError, compute_plan, content_changes
 from planner.errors import Span
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
@@ -35,9 +35,9 @@ def compute(rel: Release, ordered: OrderedPlan | None = None):  # type: ignore[n
     work = rel.repo.work
     return compute_plan(
         ordered or ordered_plan(rel),
-        repo=work,
+        repo=Repo(work),
         registry=load_registry(work),
-        state=snapshot("origin", work),
+        state=snapshot(Repo(work), Remote("origin")),
         targets=rel.targets(),
     )
 
@@ -101,9 +101,9 @@ def test_content_from_git_objects_not_the_working_tree(rel: Release) -> None:
     (rel.repo.work / "agents/analyzer.yaml").unlink()
     after = compute_plan(
         ordered_plan(rel),
-        repo=rel.repo.work,
+        repo=Repo(rel.repo.work),
         registry=Registry({}),  # every path comes from the registry blob at the target commit
-        state=snapshot("origin", rel.repo.work),
+        state=snapshot(Repo(rel.repo.work), Remote("origin")),
         targets=rel.targets(),
     )
     assert [(k.key, k.new_sha256) for k in after.kv] == [(k.key, k.new_sha256) for k in before.kv]
@@ -111,13 +111,14 @@ def test_content_from_git_objects_not_the_working_tree(rel: Release) -> None:
 
 def test_batched_reads(rel: Release, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[list[object]] = []
-    real_run_git = planner.blobs.run_git
+    real_run = Repo.run
 
-    def counting(args, **kw):  # type: ignore[no-untyped-def]
-        calls.append(list(args))
-        return real_run_git(args, **kw)
+    def counting(self, args, **kw):  # type: ignore[no-untyped-def]
+        if args[0] == "cat-file":  # the object reads (planner.blobs); not `remote get-url`
+            calls.append(list(args))
+        return real_run(self, args, **kw)
 
-    monkeypatch.setattr(planner.blobs, "run_git", counting)
+    monkeypatch.setattr(Repo, "run", counting)
     gets: list[tuple[str, int]] = []
     targets = rel.targets()
     for t in targets.values():
@@ -130,9 +131,9 @@ def test_batched_reads(rel: Release, monkeypatch: pytest.MonkeyPatch) -> None:
         object.__setattr__(t.store, "get_many", get_many)
     compute_plan(
         ordered_plan(rel),
-        repo=rel.repo.work,
+        repo=Repo(rel.repo.work),
         registry=load_registry(rel.repo.work),
-        state=snapshot("origin", rel.repo.work),
+        state=snapshot(Repo(rel.repo.work), Remote("origin")),
         targets=targets,
     )
     assert len(calls) == 3  # registries at the commits, the containing trees, the blobs: for any N
@@ -144,7 +145,7 @@ def test_binary_safe_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     data = bytes(range(256)) + b"\r\n\x00end\n\n"
     rel.repo.write("bin/blob.dat", data)
     c = rel.repo.commit("binary")
-    got = read_files(rel.repo.work, [(c, "bin/blob.dat"), (c, "nope"), (c, "bin")])
+    got = read_files(Repo(rel.repo.work), [(c, "bin/blob.dat"), (c, "nope"), (c, "bin")])
     blob = got[(c, "bin/blob.dat")]
     assert blob is not None and blob.data == data
     assert got[(c, "nope")] is None and got[(c, "bin")] is None  # missing file, and a directory
@@ -174,9 +175,9 @@ def test_missing_file_at_commit_is_an_error(rel: Release) -> None:
     with pytest.raises(DiffError, match=r"templates/report.txt does not exist at commit"):
         compute_plan(
             ordered_plan(rel, extra=[move]),
-            repo=work,
+            repo=Repo(work),
             registry=registry,
-            state=snapshot("origin", work),
+            state=snapshot(Repo(work), Remote("origin")),
             targets=rel.targets(),
         )
 
@@ -185,7 +186,7 @@ def test_kv_in_sync_makes_no_writes(rel: Release) -> None:
     """Once every key holds the target content, the KV list is all 'unchanged'."""
     plan = compute(rel)
     for t in rel.targets().values():
-        blobs = read_files(rel.repo.work, [(k.commit, k.path) for k in plan.kv if k.namespace == t.env])
+        blobs = read_files(Repo(rel.repo.work), [(k.commit, k.path) for k in plan.kv if k.namespace == t.env])
         entries = [
             KVEntry(k.key, blobs[(k.commit, k.path)].data)  # type: ignore[union-attr]
             for k in plan.kv
@@ -198,7 +199,9 @@ def test_kv_in_sync_makes_no_writes(rel: Release) -> None:
 
 def test_content_changes_for_review(rel: Release) -> None:
     plan = compute(rel)
-    changes = {(c.component, c.env): c for c in content_changes(plan, rel.repo.work, load_registry(rel.repo.work))}
+    changes = {
+        (c.component, c.env): c for c in content_changes(plan, Repo(rel.repo.work), load_registry(rel.repo.work))
+    }
     stg = changes[("prompts/extraction", "staging")]
     assert stg.old == b"Extract the invoice fields.\nBe brief.\n"
     assert stg.new == b"Extract the invoice fields.\nReturn JSON.\n"
@@ -212,7 +215,7 @@ def test_plan_never_writes(rel: Release) -> None:
     refs_before = rel.repo.remote_refs()
     kv_before = rel.kv_path.read_bytes()
     plan = compute(rel)
-    content_changes(plan, rel.repo.work, load_registry(rel.repo.work))
+    content_changes(plan, Repo(rel.repo.work), load_registry(rel.repo.work))
     assert rel.repo.remote_refs() == refs_before
     assert rel.kv_path.read_bytes() == kv_before
 
@@ -221,7 +224,11 @@ def test_unbound_env_warns(rel: Release) -> None:
     work = rel.repo.work
     targets = {k: v for k, v in rel.targets().items() if k != "dev"}
     plan = compute_plan(
-        ordered_plan(rel), repo=work, registry=load_registry(work), state=snapshot("origin", work), targets=targets
+        ordered_plan(rel),
+        repo=Repo(work),
+        registry=load_registry(work),
+        state=snapshot(Repo(work), Remote("origin")),
+        targets=targets,
     )
     assert any(n.kind == "warning" and n.env == "dev" for n in plan.notices)
     assert not any(k.namespace == "dev" for k in plan.kv)
@@ -286,8 +293,8 @@ def test_tree_reader_matches_direct_reads(tmp_path: Path, monkeypatch: pytest.Mo
         (c, "nope/x"),
         (rel.c["c1"], "prompts/extraction.md"),
     ]
-    via_trees = read_files_via_trees(rel.repo.work, reqs)
-    assert via_trees == read_files(rel.repo.work, reqs)
+    via_trees = read_files_via_trees(Repo(rel.repo.work), reqs)
+    assert via_trees == read_files(Repo(rel.repo.work), reqs)
     assert via_trees[(c, "deep/a/b/c.bin")].data == b"\x00\xff\n\n"  # type: ignore[union-attr]
     assert via_trees[(c, "link.md")].data == b"Extract the invoice fields.\nReturn JSON.\n"  # type: ignore[union-attr]
     assert via_trees[(c, "out.md")] is None and via_trees[(c, "deep/a")] is None and via_trees[(c, "nope/x")] is None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from planner.gitio import Remote, Repo
 from planner.model import ComponentRef, ModelError, TagName, validate_name
 from planner.registry import load_registry
 from planner.state import snapshot
@@ -55,7 +56,7 @@ def test_registry_with_capitals_dots_and_one_bad_name_loads_the_rest(edgit_repo:
     line = next(i for i, text in enumerate(lines, 1) if '"bad@name"' in text)
     assert warning.span is not None and (warning.span.file, warning.span.line) == (".edgit/components.json", line)
     assert "component skipped" in warning.message
-    state = snapshot(str(edgit_repo.remote), edgit_repo.work)
+    state = snapshot(Repo(edgit_repo.work), Remote(str(edgit_repo.remote)))
     cs = state.components[ComponentRef("prompts", "MyPrompt")]
     assert str(cs.envs["staging"].version) == "v1.0.0"
     # Every command still runs: status names both, and a plan promotes the capitalised one.

@@ -11,6 +11,7 @@ import pytest
 
 from planner.cli import run
 from planner.config import load_config
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry
 from planner.kv.bindings import close_stores, open_stores
 from planner.kv.sqlite import SqliteKV
@@ -184,7 +185,7 @@ def test_sync_20000_keys_is_two_bulk_writes(tmp_path: Path, cf_server: CFKVServe
     (r.work / "planner.toml").write_text('[kv]\nstore = "cloudflare"\nwrangler_env = ""\n')
     cfg = load_config(r.work)
     targets = open_stores(cfg, ["staging"], environ=cf_env(cf_server))
-    state = snapshot("origin", r.work)
+    state = snapshot(Repo(r.work), Remote("origin"))
     desired = desired_keys(r.work, state, targets)
     assert len(desired) == 20_000
     statuses = compare(desired, targets)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from planner.errors import DiagnosticError
+from planner.gitio import Repo
 from planner.lang.compile import compile_file, compile_text
 from planner.model import ComponentRef, Version
 from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Override, Reject, Verify
@@ -465,7 +466,7 @@ def test_every_example_plan_compiles_with_golden_order(fx: LangFixture) -> None:
 def test_all_refs_resolved_in_one_batched_git_call(fx: LangFixture) -> None:
     from planner.lang.resolve import git_ref_resolver
 
-    real = git_ref_resolver(fx.config.root)
+    real = git_ref_resolver(Repo(fx.config.root))
     calls: list[list[str]] = []
 
     def counting(refs: list[str]) -> object:

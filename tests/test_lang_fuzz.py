@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.errors import DiagnosticError
+from planner.gitio import Repo
 from planner.lang.compile import compile_text
 from planner.lang.resolve import git_ref_resolver
 from planner.model import ComponentRef, Version
@@ -104,7 +105,7 @@ def _memory_refs(fx: LangFixture) -> object:
 
 
 def _compile(fx: LangFixture, text: str, *, ledger: bool = False, git: bool = False) -> None:
-    resolver = git_ref_resolver(fx.config.root) if git else _memory_refs(fx)
+    resolver = git_ref_resolver(Repo(fx.config.root)) if git else _memory_refs(fx)
     try:
         out = compile_text(
             text,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from planner.content import MissingCommitError, ensure_commits
+from planner.gitio import Remote, Repo
 from tests.gitrepo import EdgitRepo, git
 from tests.txn_fixture import EXT, TxnFixture, build
 
@@ -59,10 +60,10 @@ def test_commit_that_cannot_be_fetched_is_named_with_how_to_get_it(tmp_path: Pat
     elsewhere = tmp_path / "unrelated.git"
     git(tmp_path, "init", "-q", "--bare", str(elsewhere))
     with pytest.raises(MissingCommitError) as info:
-        ensure_commits(clone, [c3], str(elsewhere))
+        ensure_commits(Repo(clone), [c3], Remote(str(elsewhere)))
     assert info.value.message == (
         f"commit {c3[:12]} is not in this checkout and fetching from {elsewhere} failed; "
         f"run `git fetch --tags {elsewhere}` in {clone} and try again"
     )
     with pytest.raises(MissingCommitError, match=f"commit {c3[:12]} is not in this checkout; run `git fetch"):
-        ensure_commits(clone, [c3], None)
+        ensure_commits(Repo(clone), [c3], None)

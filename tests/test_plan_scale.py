@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from planner.diff import compute_plan, content_changes
+from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
 from planner.registry import Registry, load_edgit_registry
@@ -38,7 +39,7 @@ def test_2000_components_render_under_the_cap(tmp_path: Path) -> None:
         refs[f"{base}/v1.0.0"] = (c1, c1)
         refs[f"{base}/v1.1.0"] = (c2, c2)
         refs[f"{base}/staging"] = (c1, c1)
-    state = build_state(str(repo.remote), refs)
+    state = build_state(Remote(str(repo.remote)), refs)
     steps = tuple(
         MoveEnv(ComponentRef("prompts", n), "components", "staging", Version.parse("v1.1.0"), c2, "promote")
         for n in names
@@ -47,8 +48,8 @@ def test_2000_components_render_under_the_cap(tmp_path: Path) -> None:
     registry: Registry = load_edgit_registry(repo.work)
     targets = {"staging": Target("staging", SqliteKV(tmp_path / "kv.sqlite", "staging"), ("{type}/{name}@{slot}",))}
     t0 = time.perf_counter()
-    plan = compute_plan(ordered, repo=repo.work, registry=registry, state=state, targets=targets)
-    changes = content_changes(plan, repo.work, registry)
+    plan = compute_plan(ordered, repo=Repo(repo.work), registry=registry, state=state, targets=targets)
+    changes = content_changes(plan, Repo(repo.work), registry)
     md = render_markdown(plan, changes)
     elapsed = time.perf_counter() - t0
     assert len(plan.tags) == N and len(plan.kv) == 2 * N and len(changes) == N

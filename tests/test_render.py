@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 
 from planner.changes import ComputedPlan
 from planner.diff import ContentChange, compute_plan, content_changes
+from planner.gitio import Remote, Repo
 from planner.registry import load_registry
 from planner.render.common import visible
 from planner.render.json import render_json
@@ -33,9 +34,9 @@ def compute(rel: Release) -> ComputedPlan:
     work = rel.repo.work
     return compute_plan(
         ordered_plan(rel),
-        repo=work,
+        repo=Repo(work),
         registry=load_registry(work),
-        state=snapshot("origin", work),
+        state=snapshot(Repo(work), Remote("origin")),
         targets=rel.targets(),
     )
 
@@ -60,7 +61,7 @@ def test_text_golden(rel: Release) -> None:
 
 def test_markdown_golden(rel: Release) -> None:
     plan = compute(rel)
-    changes = content_changes(plan, rel.repo.work, load_registry(rel.repo.work))
+    changes = content_changes(plan, Repo(rel.repo.work), load_registry(rel.repo.work))
     md = render_markdown(plan, changes, context=CTX)
     assert re.search(r"\nprompts/extraction +staging: v1\.0\.0 -> v1\.1\.0\n", md)
     assert "<details><summary>prompts/extraction  staging: v1.0.0 -> v1.1.0</summary>" in md

@@ -15,6 +15,7 @@ from planner import policy
 from planner.changes import ComputedPlan, KVChange, TagChange
 from planner.config import PlannerConfig
 from planner.diff import compute_plan, content_changes
+from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
 from planner.registry import load_edgit_registry
@@ -49,7 +50,7 @@ def pipeline_plan(tmp_path: Path, n: int) -> tuple[ComputedPlan, RenderContext, 
         refs.update({f"{base}/v1.0.0": (c1, c1), f"{base}/v1.1.0": (c2, c2)})
         refs[f"{base}/staging"] = (c2, c2) if x == hidden else (c1, c1)
         refs[f"{base}/production"] = (c1, c1)
-    state = build_state(str(repo.remote), refs)
+    state = build_state(Remote(str(repo.remote)), refs)
     v11 = Version.parse("v1.1.0")
     steps: list[Step] = [
         MoveEnv(
@@ -65,14 +66,14 @@ def pipeline_plan(tmp_path: Path, n: int) -> tuple[ComputedPlan, RenderContext, 
     ordered = OrderedPlan("big", "", "plans/big.plan", "00" * 32, tuple(steps), (ids,))
     registry = load_edgit_registry(repo.work)
     targets = {e: Target(e, SqliteKV(tmp_path / "kv.sqlite", e), ("{type}/{name}@{slot}",)) for e in ENVS}
-    plan = compute_plan(ordered, repo=repo.work, registry=registry, state=state, targets=targets)
+    plan = compute_plan(ordered, repo=Repo(repo.work), registry=registry, state=state, targets=targets)
     config = PlannerConfig(repo.work, environments=ENVS, policy={"protected": ["production"]})
     violations = policy.check(
         plan, state=state, config=config, history=list, invocation=policy.Invocation(saved_plan=False, require_id=False)
     )
     assert [v.policy for v in violations] == ["protected"]
     ctx = RenderContext(protected=frozenset({"production"}), order=ENVS, violations=tuple(violations))
-    return plan, ctx, list(content_changes(plan, repo.work, registry))
+    return plan, ctx, list(content_changes(plan, Repo(repo.work), registry))
 
 
 def scaled(plan: ComputedPlan, n: int) -> ComputedPlan:

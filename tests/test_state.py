@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from planner.gitio import Remote, Repo
 from planner.model import ComponentRef, Version
 from planner.state import snapshot
 from tests.gitrepo import EdgitRepo, git_daemon
@@ -10,7 +11,7 @@ def test_nested_edgit_env_tag_peels_to_version(edgit_repo: EdgitRepo) -> None:
     edgit_repo.tag_version("components/prompts/extraction", "v1.0.0", c1)
     edgit_repo.set_env("components/prompts/extraction", "staging", "v1.0.0", nested=True)
     edgit_repo.push()
-    state = snapshot(str(edgit_repo.remote), edgit_repo.work)
+    state = snapshot(Repo(edgit_repo.work), Remote(str(edgit_repo.remote)))
     cs = state.components[ComponentRef("prompts", "extraction")]
     assert cs.envs["staging"].version == Version.parse("v1.0.0")
     assert cs.envs["staging"].tag.commit == c1
@@ -22,7 +23,7 @@ def test_git_daemon_remote(edgit_repo: EdgitRepo) -> None:
     edgit_repo.tag_version("components/prompts/extraction", "v1.0.0", c1)
     edgit_repo.push()
     with git_daemon(edgit_repo.remote.parent) as url:
-        state = snapshot(f"{url}/remote.git")
+        state = snapshot(Repo(edgit_repo.work), Remote(f"{url}/remote.git"))
     assert list(state.components[ComponentRef("prompts", "extraction")].versions) == [Version.parse("v1.0.0")]
 
 
@@ -58,7 +59,7 @@ def released(repo: EdgitRepo) -> tuple[str, str]:
 def test_versions_semver_sorted_and_envs_resolved(edgit_repo: EdgitRepo) -> None:
     c1, c2 = released(edgit_repo)
     edgit_repo.push()
-    state = snapshot(f"file://{edgit_repo.remote}", edgit_repo.work)
+    state = snapshot(Repo(edgit_repo.work), Remote(f"file://{edgit_repo.remote}"))
     cs = state.components[EXTRACTION]
     assert [str(v) for v in cs.versions] == ["v1.0.0", "v1.9.0", "v1.10.0-rc.1", "v1.10.0"]
     assert cs.latest == Version.parse("v1.10.0")
@@ -82,7 +83,7 @@ def test_env_tag_straight_at_commit_without_version(edgit_repo: EdgitRepo) -> No
     git(edgit_repo.work, "tag", "-a", f"{EXT}/canary", "-m", "Set extraction to canary", c3)
     git(edgit_repo.work, "tag", f"{EXT}/dev", c3)  # lightweight: object == commit
     edgit_repo.push()
-    cs = snapshot(str(edgit_repo.remote)).components[EXTRACTION]
+    cs = snapshot(Repo(edgit_repo.work), Remote(str(edgit_repo.remote))).components[EXTRACTION]
     assert cs.envs["canary"].version is None and cs.envs["canary"].tag.commit == c3
     assert cs.envs["dev"].tag.object == c3 and cs.envs["dev"].version is None
 
@@ -107,7 +108,7 @@ def test_stale_and_local_only_tags_are_reported(edgit_repo: EdgitRepo, tmp_path:
     )
     git(other, "push", "-q", "--force", "origin", f"refs/tags/{EXT}/production")
     git(edgit_repo.work, "tag", "-a", f"{EXT}/v2.0.0", "-m", "Release extraction v2.0.0", c2)  # never pushed
-    state = snapshot("origin", edgit_repo.work)
+    state = snapshot(Repo(edgit_repo.work), Remote("origin"))
     assert state.components[EXTRACTION].envs["production"].tag.commit == c2  # the remote wins
     by_ref = {d.ref: d for d in state.divergences}
     assert set(by_ref) == {f"refs/tags/{EXT}/production", f"refs/tags/{EXT}/v2.0.0"}
@@ -131,7 +132,7 @@ def test_hostile_remote_names_ignored_and_reported(edgit_repo: EdgitRepo, capsys
     edgit_repo.push()
     stdin = "".join(f"create {ref} {c1}\n" for ref in HOSTILE).encode()
     git(edgit_repo.remote, "update-ref", "--stdin", input=stdin)
-    state = snapshot(str(edgit_repo.remote), edgit_repo.work)
+    state = snapshot(Repo(edgit_repo.work), Remote(str(edgit_repo.remote)))
     assert set(state.ignored) == set(HOSTILE)
     assert list(state.components) == [EXTRACTION]
     assert set(state.components[EXTRACTION].envs) == {"production", "staging"}
@@ -148,7 +149,7 @@ def test_component_under_both_prefixes_is_a_problem() -> None:
         "refs/tags/components/prompts/a/v1.0.0": ("1" * 40, "1" * 40),
         "refs/tags/logic/prompts/a/v2.0.0": ("2" * 40, "2" * 40),
     }
-    state = build_state("r", refs)
+    state = build_state(Remote("r"), refs)
     assert state.problems and "both" in state.problems[0]
 
 
@@ -158,15 +159,16 @@ def test_parse_ls_remote_peels() -> None:
 
 
 def test_option_like_remote_refused(tmp_path: Path) -> None:
+    # Refused when the Remote is made: no module can hand git an option as a remote.
     with pytest.raises(GitError, match="option"):
-        snapshot("--upload-pack=touch /tmp/pwned", tmp_path)
+        snapshot(Repo(tmp_path), Remote("--upload-pack=touch /tmp/pwned"))
 
 
 def test_git_daemon_nested_envs(edgit_repo: EdgitRepo) -> None:
     c1, _c2 = released(edgit_repo)
     edgit_repo.push()
     with git_daemon(edgit_repo.remote.parent) as url:
-        state = snapshot(f"{url}/remote.git", edgit_repo.work)
+        state = snapshot(Repo(edgit_repo.work), Remote(f"{url}/remote.git"))
     cs = state.components[EXTRACTION]
     assert cs.envs["production"].tag.commit == c1 and cs.envs["staging"].version == Version.parse("v1.10.0")
     assert state.divergences == ()

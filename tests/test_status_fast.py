@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from planner.cli import run
-from planner.gitio import Refused, git_argv, start_snapshot_reads
+from planner.gitio import Refused, Remote, git_argv, start_snapshot_reads
 from planner.model import ComponentRef, TagName, Version
 from planner.registry import Registry
 from planner.state import LEDGER_REF, RepoState, build_state, parse_ls_remote
@@ -115,7 +115,7 @@ SHARED_COMMIT = {  # two versions and an env tag at one commit: the env shows th
 @given(remote_refs)
 @example(SHARED_COMMIT)
 def test_build_state_matches_the_per_tag_reading(refs: dict[str, tuple[str, str]]) -> None:
-    state = build_state("r", refs)
+    state = build_state(Remote("r"), refs)
     assert observed_state(state) == oracle_state(refs)
     assert state.refs == {ref: obj for ref, (obj, _) in refs.items()}
 
@@ -134,7 +134,7 @@ def test_snapshot_reads_what_ls_remote_prints(refs: dict[str, tuple[str, str]]) 
     # The one ls-remote reader: git's text back to the refs it lists, then the same snapshot.
     text = ls_remote_text(refs)
     assert parse_ls_remote(text) == refs
-    assert observed_state(build_state("r", parse_ls_remote(text))) == oracle_state(refs)
+    assert observed_state(build_state(Remote("r"), parse_ls_remote(text))) == oracle_state(refs)
 
 
 def oracle_component_doc(ref: ComponentRef, cs: Any, envs: list[str]) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def test_status_document_matches_the_typed_objects(
     # Local tags: some equal to the remote's, some stale, some never pushed.
     local = {ref: local_seed.get(obj, obj) for ref, (obj, _) in list(refs.items())[:5]}
     local["refs/tags/components/prompts/local-only/v1.0.0"] = OIDS[0]
-    state = build_state("r", refs, local)
+    state = build_state(Remote("r"), refs, local)
     doc = build_status(Registry(), state, env=env)
     envs = [env] if env else sorted({e for cs in state.components.values() for e in cs.envs})
     assert doc["environments"] == envs
@@ -330,9 +330,9 @@ def test_component_state_compares_by_value_and_shows_its_tags() -> None:
         "refs/tags/components/prompts/x/v1.0.0": (OIDS[0], OIDS[0]),
         "refs/tags/components/prompts/x/dev": (OIDS[0], OIDS[0]),
     }
-    a, b = build_state("r", refs), build_state("r", dict(refs))
+    a, b = build_state(Remote("r"), refs), build_state(Remote("r"), dict(refs))
     assert a == b
-    assert a != build_state("r", {**refs, "refs/tags/components/prompts/x/v1.1.0": (OIDS[1], OIDS[1])})
+    assert a != build_state(Remote("r"), {**refs, "refs/tags/components/prompts/x/v1.1.0": (OIDS[1], OIDS[1])})
     assert repr(a.components[ComponentRef("prompts", "x")]) == (
         "ComponentState(prompts/x, 'components', versions=['v1.0.0'], envs={'dev': 'v1.0.0'})"
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from planner.gitio import Repo
 from planner.kv.base import KVError
 from planner.state import LEDGER_REF
 from planner.txn.engine import apply_plan
@@ -241,10 +242,10 @@ def test_ledger_actor_from_ci_or_git_config(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     git(tmp_path, "config", "user.name", "Ana Lyst")
     git(tmp_path, "config", "user.email", "ana@example.invalid")
-    assert actor(tmp_path, environ={}) == "Ana Lyst <ana@example.invalid>"
-    assert actor(tmp_path, environ={"GITHUB_ACTOR": "octocat"}) == "octocat"
+    assert actor(Repo(tmp_path), environ={}) == "Ana Lyst <ana@example.invalid>"
+    assert actor(Repo(tmp_path), environ={"GITHUB_ACTOR": "octocat"}) == "octocat"
     git(tmp_path, "config", "--add", "user.name", "Later Name")  # several values: the last wins, as in git
-    assert actor(tmp_path, environ={}) == "Later Name <ana@example.invalid>"
+    assert actor(Repo(tmp_path), environ={}) == "Later Name <ana@example.invalid>"
 
 
 def test_precheck_sees_the_locked_read_and_can_stop_the_apply(fx: TxnFixture) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from planner.blobs import read_blobs_by_id
 from planner.changes import ComputedPlan
+from planner.gitio import Repo
 from planner.state import LEDGER_REF
 from planner.txn.journal import CRASH_ENV, EXTRA_CRASH_POINTS, POINTS
 from tests.gitrepo import git, git_daemon
@@ -48,7 +49,7 @@ def expected_new(fx: TxnFixture, old: dict[str, Any], plan: ComputedPlan, phases
     }
     for t in plan.tags:
         new["tags"][t.ref] = t.new_commit
-    blobs = read_blobs_by_id(fx.work, [k.blob for k in plan.kv])
+    blobs = read_blobs_by_id(Repo(fx.work), [k.blob for k in plan.kv])
     for k in plan.kv:
         new["kv"][k.namespace][k.key] = blobs[k.blob]
     return new

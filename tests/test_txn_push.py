@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.gitio import GitError
+from planner.gitio import GitError, Remote, Repo
 from planner.txn.errors import ConflictError
 from planner.txn.push import NewTag, RefUpdate, atomic_push, write_tag_objects
 from tests.gitrepo import EdgitRepo, git, git_daemon
@@ -20,7 +20,9 @@ def _setup(root: Path) -> tuple[EdgitRepo, str, str, dict[str, str]]:
     repo = EdgitRepo.create(root)
     c1 = repo.commit("one")
     c2 = repo.commit("two")
-    old = write_tag_objects(repo.work, [NewTag(REF_A, c1, "Set a to staging"), NewTag(REF_B, c1, "Set b to staging")])
+    old = write_tag_objects(
+        Repo(repo.work), [NewTag(REF_A, c1, "Set a to staging"), NewTag(REF_B, c1, "Set b to staging")]
+    )
     git(repo.work, "update-ref", REF_A, old[REF_A])
     git(repo.work, "update-ref", REF_B, old[REF_B])
     repo.push()
@@ -29,7 +31,7 @@ def _setup(root: Path) -> tuple[EdgitRepo, str, str, dict[str, str]]:
 
 def test_tag_objects_are_edgit_style(tmp_path: Path) -> None:
     repo, _c1, c2, _old = _setup(tmp_path)
-    oid = write_tag_objects(repo.work, [NewTag(REF_V, c2, "Release a v1.0.0")])[REF_V]
+    oid = write_tag_objects(Repo(repo.work), [NewTag(REF_V, c2, "Release a v1.0.0")])[REF_V]
     body = git(repo.work, "cat-file", "-p", oid)
     assert f"object {c2}\ntype commit\ntag components/prompts/a/v1.0.0\ntagger " in body
     assert body.endswith("\n\nRelease a v1.0.0")
@@ -39,13 +41,15 @@ def test_tag_objects_are_edgit_style(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["path", "file", "git"])
 def test_atomic_push_moves_every_ref(tmp_path: Path, kind: str) -> None:
     repo, _c1, c2, old = _setup(tmp_path)
-    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "Set a to staging"), NewTag(REF_V, c2, "Release a v1.0.0")])
+    new = write_tag_objects(
+        Repo(repo.work), [NewTag(REF_A, c2, "Set a to staging"), NewTag(REF_V, c2, "Release a v1.0.0")]
+    )
     updates = [RefUpdate(REF_A, old[REF_A], new[REF_A]), RefUpdate(REF_V, None, new[REF_V])]
     if kind == "git":
         with git_daemon(tmp_path) as base:
-            atomic_push(repo.work, f"{base}/remote.git", updates)
+            atomic_push(Repo(repo.work), Remote(f"{base}/remote.git"), updates)
     else:
-        atomic_push(repo.work, str(repo.remote) if kind == "path" else repo.remote.as_uri(), updates)
+        atomic_push(Repo(repo.work), Remote(str(repo.remote) if kind == "path" else repo.remote.as_uri()), updates)
     refs = repo.remote_refs()
     assert refs[REF_A] == new[REF_A] and refs[REF_V] == new[REF_V] and refs[REF_B] == old[REF_B]
     # staging refs are cleaned up
@@ -56,7 +60,7 @@ def test_atomic_push_moves_every_ref(tmp_path: Path, kind: str) -> None:
 def test_a_lease_failure_changes_nothing_and_names_every_moved_ref(tmp_path: Path, kind: str) -> None:
     repo, _c1, c2, old = _setup(tmp_path)
     new = write_tag_objects(
-        repo.work,
+        Repo(repo.work),
         [NewTag(REF_A, c2, "Set a to staging"), NewTag(REF_B, c2, "Set b to staging"), NewTag(REF_V, c2, "R")],
     )
     before = repo.remote_refs()
@@ -69,9 +73,9 @@ def test_a_lease_failure_changes_nothing_and_names_every_moved_ref(tmp_path: Pat
     with pytest.raises(ConflictError) as info:
         if kind == "git":
             with git_daemon(tmp_path) as base:
-                atomic_push(repo.work, f"{base}/remote.git", updates)
+                atomic_push(Repo(repo.work), Remote(f"{base}/remote.git"), updates)
         else:
-            atomic_push(repo.work, str(repo.remote), updates)
+            atomic_push(Repo(repo.work), Remote(str(repo.remote)), updates)
     assert set(info.value.refs) == {REF_A, REF_V}
     assert info.value.exit_code == 5
     assert REF_A in info.value.message and REF_B not in info.value.message
@@ -80,33 +84,33 @@ def test_a_lease_failure_changes_nothing_and_names_every_moved_ref(tmp_path: Pat
 
 def test_creating_an_existing_ref_is_a_conflict(tmp_path: Path) -> None:
     repo, _c1, c2, old = _setup(tmp_path)
-    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "x")])
+    new = write_tag_objects(Repo(repo.work), [NewTag(REF_A, c2, "x")])
     with pytest.raises(ConflictError) as info:
-        atomic_push(repo.work, str(repo.remote), [RefUpdate(REF_A, None, new[REF_A])])
+        atomic_push(Repo(repo.work), Remote(str(repo.remote)), [RefUpdate(REF_A, None, new[REF_A])])
     assert info.value.refs == {REF_A: old[REF_A]}
     assert repo.remote_refs()[REF_A] == old[REF_A]
 
 
 def test_delete_with_lease(tmp_path: Path) -> None:
     repo, _c1, _c2, old = _setup(tmp_path)
-    atomic_push(repo.work, str(repo.remote), [RefUpdate(REF_A, old[REF_A], None)])
+    atomic_push(Repo(repo.work), Remote(str(repo.remote)), [RefUpdate(REF_A, old[REF_A], None)])
     assert REF_A not in repo.remote_refs()
 
 
 def test_hostile_remote_is_refused(tmp_path: Path) -> None:
     repo, _c1, c2, old = _setup(tmp_path)
     with pytest.raises(GitError):
-        atomic_push(repo.work, "--upload-pack=touch /tmp/x", [RefUpdate(REF_A, old[REF_A], c2)])
+        atomic_push(Repo(repo.work), Remote("--upload-pack=touch /tmp/x"), [RefUpdate(REF_A, old[REF_A], c2)])
 
 
 def test_remote_name_and_many_deletions_in_one_push(tmp_path: Path) -> None:
     """Refspecs live in an included config file: 500 deletions keep the command line short."""
     repo, _c1, c2, old = _setup(tmp_path)
     refs = [f"refs/tags/components/prompts/p{i}/v1.0.0" for i in range(500)]
-    created = write_tag_objects(repo.work, [NewTag(r, c2, "Release p v1.0.0") for r in refs])
-    atomic_push(repo.work, "origin", [RefUpdate(r, None, created[r]) for r in refs])
+    created = write_tag_objects(Repo(repo.work), [NewTag(r, c2, "Release p v1.0.0") for r in refs])
+    atomic_push(Repo(repo.work), Remote("origin"), [RefUpdate(r, None, created[r]) for r in refs])
     assert all(repo.remote_refs()[r] == created[r] for r in refs)
-    atomic_push(repo.work, "origin", [RefUpdate(r, created[r], None) for r in refs])
+    atomic_push(Repo(repo.work), Remote("origin"), [RefUpdate(r, created[r], None) for r in refs])
     remaining = repo.remote_refs()
     assert not any(r in remaining for r in refs) and remaining[REF_A] == old[REF_A]
 
@@ -116,7 +120,7 @@ def test_a_move_between_advertisement_and_update_rejects_the_whole_push(tmp_path
     concurrent push landing in that window): receive-pack's locked old-value check must reject
     the atomic push, so REF_A does not move either."""
     repo, _c1, c2, old = _setup(tmp_path)
-    other = write_tag_objects(repo.work, [NewTag(REF_B, c2, "someone else")])[REF_B]
+    other = write_tag_objects(Repo(repo.work), [NewTag(REF_B, c2, "someone else")])[REF_B]
     git(repo.work, "push", "-q", "origin", f"{other}:refs/keep/other")  # the object exists remotely
     hook = repo.remote / "hooks" / "pre-receive"
     hook.write_text(
@@ -124,12 +128,12 @@ def test_a_move_between_advertisement_and_update_rejects_the_whole_push(tmp_path
         f"exec git update-ref {REF_B} {other}\n"
     )
     hook.chmod(0o755)
-    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "a"), NewTag(REF_B, c2, "b"), NewTag(REF_V, c2, "v")])
+    new = write_tag_objects(Repo(repo.work), [NewTag(REF_A, c2, "a"), NewTag(REF_B, c2, "b"), NewTag(REF_V, c2, "v")])
     ledger = "refs/planner/ledger"
     with pytest.raises(ConflictError) as info:
         atomic_push(
-            repo.work,
-            str(repo.remote),
+            Repo(repo.work),
+            Remote(str(repo.remote)),
             [
                 RefUpdate(REF_A, old[REF_A], new[REF_A]),
                 RefUpdate(REF_B, old[REF_B], new[REF_B]),
@@ -160,6 +164,6 @@ def test_a_skipped_hook_is_reported_not_trusted(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(push, "_write_hook", not_executable)
     repo, _c1, c2, old = _setup(tmp_path)
-    new = write_tag_objects(repo.work, [NewTag(REF_A, c2, "a")])
+    new = write_tag_objects(Repo(repo.work), [NewTag(REF_A, c2, "a")])
     with pytest.raises(GitError, match="did not run"):
-        atomic_push(repo.work, str(repo.remote), [RefUpdate(REF_A, old[REF_A], new[REF_A])])
+        atomic_push(Repo(repo.work), Remote(str(repo.remote)), [RefUpdate(REF_A, old[REF_A], new[REF_A])])

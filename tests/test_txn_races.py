@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.gitio import GitError
+from planner.gitio import GitError, Remote, Repo
 from planner.txn.engine import apply_plan
 from planner.txn.errors import ConflictError
 from tests.gitrepo import GIT_ENV, git
@@ -270,9 +270,11 @@ def test_a_push_apply_never_journaled_does_not_land(fx: TxnFixture, monkeypatch:
     new = git(fx.work, "rev-parse", f"refs/tags/{EXT}/v1.1.0")
     update = push.RefUpdate(ref, before[ref], new)
     with pytest.raises(GitError) as info:  # record() never writes: as if apply died right there
-        push.atomic_push(fx.work, fx.remote_url, [update], on_start=push.OnStart(journal, lambda _pid: None))
+        push.atomic_push(
+            Repo(fx.work), Remote(fx.remote_url), [update], on_start=push.OnStart(journal, lambda _pid: None)
+        )
     assert "never journaled" in info.value.message
     assert fx.repo.remote_refs() == before
     journaled = push.OnStart(journal, lambda pid: journal.write_text(journal.read_text() + f'{{"pgid":{pid},"x":1}}\n'))
-    push.atomic_push(fx.work, fx.remote_url, [update], on_start=journaled)
+    push.atomic_push(Repo(fx.work), Remote(fx.remote_url), [update], on_start=journaled)
     assert fx.repo.remote_refs()[ref] == new

@@ -14,6 +14,7 @@ import pytest
 from planner.cli import run
 from planner.config import load_config
 from planner.errors import Diagnostic
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry, KVStore
 from planner.registry import load_registry
 from planner.state import snapshot
@@ -69,7 +70,7 @@ def diags_of(fx: TxnFixture, env: str | None = None, paths: Sequence[Path] = ())
         fx.work,
         list(paths),
         registry=load_registry(fx.work),
-        state=snapshot(fx.remote_url, fx.work),
+        state=snapshot(Repo(fx.work), Remote(fx.remote_url)),
         env=env,
         open_targets=config_targets(cfg),
     )
@@ -168,7 +169,7 @@ def test_one_get_many_per_namespace(fx: TxnFixture) -> None:
         fx.work,
         [],
         registry=load_registry(fx.work),
-        state=snapshot(fx.remote_url, fx.work),
+        state=snapshot(Repo(fx.work), Remote(fx.remote_url)),
         env=None,
         open_targets=counting,
     )

@@ -19,6 +19,7 @@ from planner.changes import ComputedPlan
 from planner.cli.app import app
 from planner.cli.options import RemoteOpt, RepoOpt
 from planner.errors import PlannerError
+from planner.gitio import Remote, Repo
 from planner.policy import Invocation
 
 
@@ -96,12 +97,13 @@ def policy_precheck(
         from planner.policy import check, ledger_history, raise_if_blocked
         from planner.state import build_state
 
-        state = build_state(remote, remote_refs)
+        rem = Remote(remote)
+        state = build_state(rem, remote_refs)
         violations = check(
             plan,
             state=state,
             config=load_config(repo),
-            history=ledger_history(repo, remote, state.ledger),
+            history=ledger_history(Repo(repo), rem, state.ledger),
             invocation=invocation,
             stage="apply",
         )
@@ -144,7 +146,7 @@ def _run_apply(
             file=sys.stderr,
         )
     # the apply's own result (refs moved, keys written) plus the rebuild report (planner.rebuild)
-    rep = {**result_json(plan, result), **report(plan, result, repo=repo)}
+    rep = {**result_json(plan, result), **report(plan, result, repo=Repo(repo))}
     write_github_output(rep)
     if fmt == "json":
         print(json.dumps(rep, indent=2, sort_keys=True))
@@ -173,7 +175,9 @@ def apply(
         plan = load_plan_file(plan_json)
         from planner.txn.remote import check_plan_remote
 
-        check_plan_remote(plan, repo=repo, remote=rem)  # a clear refusal before anything else (apply_plan checks too)
+        check_plan_remote(
+            plan, repo=Repo(repo), remote=Remote(rem)
+        )  # a clear refusal before anything else (apply_plan checks too)
         invocation = Invocation(saved_plan=True, require_id=require_id is not None)
     else:
         assert plan_file is not None
@@ -254,15 +258,19 @@ def history(
 
     if fmt not in ("text", "json"):
         raise PlannerError(f"--format must be text or json, not {fmt!r}")
+    git, rem = Repo(repo), Remote(_remote(repo, remote))
+    state = None
     if env is not None:
         from planner.config import check_known_env, load_config
         from planner.state import snapshot
 
         cfg = load_config(repo)
-        check_known_env(
-            env, cfg, [] if cfg.environments is not None else snapshot(remote or cfg.remote, repo).env_names()
-        )
-    records = read_history(repo, _remote(repo, remote), component=component, env=env)
+        state = snapshot(git, rem) if cfg.environments is None else None  # the remote's environments
+        check_known_env(env, cfg, state.env_names() if state is not None else [])
+    if state is not None:  # one read of the remote: its ledger head is in the snapshot
+        records = read_history(git, rem, component=component, env=env, head=state.ledger)
+    else:
+        records = read_history(git, rem, component=component, env=env)
     if fmt == "json":
         print(json.dumps({"applies": records}, indent=2, sort_keys=True))
         return
@@ -296,7 +304,7 @@ def revert(
     from planner.txn.ledger import history as read_history
     from planner.txn.revert import inverse_plan
 
-    records = [r for r in read_history(repo, _remote(repo, remote)) if r["apply_id"] == apply_id]
+    records = [r for r in read_history(Repo(repo), Remote(_remote(repo, remote))) if r["apply_id"] == apply_id]
     if not records:
         raise PlannerError(f"no apply {apply_id!r} in the ledger (see `planner history`)")
     from planner.fileio import write_text_file

@@ -14,6 +14,7 @@ from planner.cli.app import app
 from planner.cli.options import RemoteOpt, RepoOpt
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
+from planner.gitio import Remote, Repo
 from planner.registry import Registry, load_registry
 from planner.state import RepoState, snapshot
 
@@ -26,7 +27,7 @@ def _context(repo: Path, remote: str | None) -> tuple[Registry, RepoState, Plann
     if remote is not None:
         config = dataclasses.replace(config, remote=remote)  # the remote this run reads, for every stage
     registry = load_registry(repo)
-    state = snapshot(config.remote, repo)
+    state = snapshot(Repo(repo), Remote(config.remote))
     return registry, state, config
 
 
@@ -62,7 +63,7 @@ def check(
     from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
 
     registry, state, config = _context(repo, remote)
-    ledger = LedgerHistory(repo, remote or config.remote)  # read only if a plan needs it
+    ledger = LedgerHistory(Repo(repo), Remote(config.remote))  # read only if a plan needs it
     errors = warnings = 0
     for plan in plans:
         sources: dict[str, str] = {}
@@ -96,7 +97,7 @@ def graph(
     from planner.lang.compile import compile_file
 
     registry, state, config = _context(repo, remote)
-    ledger = LedgerHistory(repo, remote or config.remote)
+    ledger = LedgerHistory(Repo(repo), Remote(config.remote))
     compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
     render: dict[str, Callable[[Any, Any], str]] = {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}
     sys.stdout.write(render[fmt](compiled.levels, compiled.edges))

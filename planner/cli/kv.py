@@ -13,6 +13,7 @@ from planner.cli.app import app
 from planner.cli.options import RemoteOpt, RepoDirOpt, RepoOpt
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_CHANGES, PlannerError
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVError
 from planner.kv.bindings import NamespaceTarget, close_stores, open_stores
 from planner.kv.layout import keys_for
@@ -47,7 +48,7 @@ def _known(cfg: PlannerConfig, env: str, repo: Path, state: RepoState | None) ->
         except WorkspaceProblem:
             return env
         try:
-            state = snapshot(cfg.remote, repo)
+            state = snapshot(Repo(repo), Remote(cfg.remote))
         except PlannerError as exc:
             print(f"warning: --env {env} not checked against the remote's environments: {exc.message}", file=sys.stderr)
             return env
@@ -133,7 +134,7 @@ def _derive(
 ) -> tuple[dict[str, NamespaceTarget], list[KeyStatus], list[DesiredKey], list[str]]:
     """Targets, key statuses, desired keys, and per-component problems (their keys are skipped)."""
     cfg = load_config(repo)
-    state = snapshot(remote or cfg.remote, repo)
+    state = snapshot(Repo(repo), Remote(remote or cfg.remote))
     targets = open_stores(cfg, _envs(cfg, env, state, repo=repo))
     try:
         desired, problems = derive_keys(repo, state, targets, select_components(state, components or []))

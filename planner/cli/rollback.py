@@ -18,6 +18,7 @@ import typer
 from planner.cli.app import app
 from planner.cli.options import RemoteOpt, RepoOpt
 from planner.errors import PlannerError
+from planner.gitio import Remote, Repo
 
 
 def previous_version(repo: Path, remote: str, component: str, env: str) -> str:
@@ -26,7 +27,9 @@ def previous_version(repo: Path, remote: str, component: str, env: str) -> str:
     from planner.txn.ledger import LedgerEnvHistory, history
 
     ref = ComponentRef.parse(component)
-    target = LedgerEnvHistory(history(repo, remote, component=str(ref), env=env)).previous_target(ref, env)
+    target = LedgerEnvHistory(history(Repo(repo), Remote(remote), component=str(ref), env=env)).previous_target(
+        ref, env
+    )
     if target is None:
         raise PlannerError(
             f"the release ledger records no previous target of {ref} in {env} (never moved by an apply, "

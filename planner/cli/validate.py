@@ -11,6 +11,7 @@ import typer
 from planner.cli.app import app
 from planner.cli.options import RemoteOpt, RepoOpt
 from planner.errors import EXIT_ERROR, PlannerError
+from planner.gitio import Remote, Repo
 
 
 @app.command()
@@ -44,7 +45,7 @@ def validate(
         if cfg.environments is not None and env not in cfg.environments:
             raise PlannerError(f"unknown environment {env!r}; planner.toml lists: {', '.join(cfg.environments)}")
     registry = load_registry(repo)
-    state = snapshot(remote or cfg.remote, repo)
+    state = snapshot(Repo(repo), Remote(remote or cfg.remote))
     report = run_validate(
         repo, list(paths or []), registry=registry, state=state, env=env, open_targets=config_targets(cfg)
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from planner.content import read_component_files, sha256_hex
+from planner.gitio import Repo
 from planner.kv.base import KVEntry, KVError
 from planner.kv.bindings import NamespaceTarget, content_metadata
 from planner.kv.layout import keys_for
@@ -114,7 +115,7 @@ def derive_keys(
     # The current registry (edgit's plus component.yaml manifests) is read only if a component is
     # missing from .edgit/components.json at its tag commit (registered later, or by a manifest).
     files = read_component_files(
-        repo,
+        Repo(Path(repo)),
         lambda: load_registry(Path(repo)),
         [(w[2], w[1]) for w in wanted],
         via_trees=False,

@@ -12,12 +12,12 @@ import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from planner.config import PlannerConfig
 from planner.errors import Diagnostic, DiagnosticSink, PlannerError, Span
+from planner.gitio import Remote, Repo
 from planner.lang import ast
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, Version, validate_env
 from planner.registry import Registry
@@ -41,7 +41,7 @@ _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def git_ref_resolver(repo: Path | str, remote: str | None = None) -> RefResolver:
+def git_ref_resolver(repo: Repo, remote: Remote | None = None) -> RefResolver:
     """Resolve many refs: ONE ``git cat-file --batch-check`` (``REF^{commit}`` per line); names it
     cannot resolve are looked up among the remote's branches (ONE ``ls-remote``) and their
     commits fetched when missing (ONE ``fetch``). That is how ``at main`` works in a CI checkout:
@@ -289,7 +289,7 @@ def resolve(
                 refs[s.ref.text] = None
     commits: Mapping[str, str | None] = {}
     if refs:
-        resolver = resolve_refs or git_ref_resolver(config.root, config.remote)
+        resolver = resolve_refs or git_ref_resolver(Repo(config.root), Remote(config.remote))
         try:
             commits = resolver(list(refs))
         except PlannerError as exc:

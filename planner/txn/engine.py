@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from planner.blobs import read_blobs_by_id
 from planner.changes import ComputedPlan, KVChange, TagChange, VerifyCheck
 from planner.errors import PlannerError
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry, KVStore
 from planner.model import TagName
 from planner.policy import plan_marks
@@ -115,8 +116,8 @@ def _phase_of(level: int, gates: Sequence[int]) -> int:
 class Context:
     """Everything a running apply (or a recover) needs."""
 
-    repo: Path
-    remote: str
+    repo: Repo
+    remote: Remote
     stores: dict[str, KVStore]
     journal: Journal
     progress: Progress
@@ -453,14 +454,14 @@ def _restore_touched(ctx: Context, intent: Mapping[str, Any], items: list[dict[s
     gone = versionkeys.deletes(items)
     if gone:
         keep = {
-            id(i) for i in versionkeys.needed(gone, read_remote_refs(ctx.remote, cwd=ctx.repo), intent["ledger_before"])
+            id(i) for i in versionkeys.needed(gone, read_remote_refs(ctx.repo, ctx.remote), intent["ledger_before"])
         }
         items = [i for i in items if id(i) not in keep]
     ctx.progress(f"compensate: restoring {len(items)} KV key(s)")
     restore_kv(ctx, items)
     gone = versionkeys.deletes(items)
     if gone:
-        write_kv(ctx, versionkeys.needed(gone, read_remote_refs(ctx.remote, cwd=ctx.repo), intent["ledger_before"]))
+        write_kv(ctx, versionkeys.needed(gone, read_remote_refs(ctx.repo, ctx.remote), intent["ledger_before"]))
 
 
 def run_phases(ctx: Context, intent: dict[str, Any], start: int, ledger_parent: str | None) -> list[str]:
@@ -523,12 +524,12 @@ def apply_plan(
         from planner.artifact import not_approved
 
         raise not_approved(plan.plan_id, require_id)
-    repo = Path(repo)
-    check_plan_remote(plan, repo=repo, remote=remote)  # a plan computed for another remote: refuse
-    journal = Journal.open(repo)
+    git, rem = Repo(Path(repo)), Remote(remote)  # the command's repository and remote, for every stage
+    check_plan_remote(plan, repo=git, remote=rem)  # a plan computed for another remote: refuse
+    journal = Journal.open(git.root)
     counter = Counter()
     stores: dict[str, KVStore] = {ns: CountingStore(t.store, counter) for ns, t in targets.items()}
-    ctx = Context(repo, remote, stores, journal, log, counter)
+    ctx = Context(git, rem, stores, journal, log, counter)
     with checkout_lock(journal.root):
         if journal.in_flight():
             raise PartialApplyError(
@@ -536,7 +537,7 @@ def apply_plan(
             )
         apply_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
         log("reading remote state")
-        remote_refs = read_remote_refs(remote, cwd=repo)
+        remote_refs = read_remote_refs(git, rem)
         if precheck is not None:
             precheck(remote_refs)  # e.g. the policies, against the same read the stale check uses
         current = _read_current_kv(ctx, plan)
@@ -554,7 +555,7 @@ def apply_plan(
             log("already applied: every tag and key is in place, nothing to do")
             return ApplyResult(apply_id, "noop", 0, counter.requests, (), time.monotonic() - start, 0, 0)
         ledger_before = remote_refs.get(LEDGER_REF, (None, None))[0]
-        ledger.fetch_ledger(repo, remote, ledger_before)
+        ledger.fetch_ledger(git, rem, ledger_before)
         intent = _intent(ctx, plan, apply_id, tags, kvs, current, ledger_before)
         journal.write("begin", intent=intent)
         try:

@@ -13,10 +13,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from planner.gitio import GitError, Opt, git_text, run_git
+from planner.gitio import GitError, Opt, Remote, Repo
 from planner.model import ComponentRef, TagName, Version
 from planner.state import LEDGER_REF
 
@@ -24,12 +23,12 @@ RECORD_FILE = "apply.json"
 LOCAL_LEDGER = "refs/planner/remote-ledger"  # local copy of the remote's ledger, for reading
 
 
-def actor(repo: Path | str, environ: Mapping[str, str] | None = None) -> str:
+def actor(repo: Repo, environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("GITHUB_ACTOR"):
         return env["GITHUB_ACTOR"]
     # One git call for both keys; the last value of a key wins, as with `git config KEY`.
-    proc = run_git(["config", Opt("--get-regexp"), r"^user\.(name|email)$"], cwd=repo, check=False)
+    proc = repo.run(["config", Opt("--get-regexp"), r"^user\.(name|email)$"], check=False)
     found: dict[str, str] = {}
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
         key, _, value = line.partition(" ")
@@ -50,11 +49,11 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_commit(repo: Path | str, record: Mapping[str, Any], parent: str | None) -> str:
+def build_commit(repo: Repo, record: Mapping[str, Any], parent: str | None) -> str:
     """Write the record as a ledger commit on top of ``parent``; return the commit id (not pushed)."""
     data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
-    blob = git_text(["hash-object", Opt("-w"), Opt("--stdin")], cwd=repo, input=data).strip()
-    tree = git_text(["mktree"], cwd=repo, input=f"100644 blob {blob}\t{RECORD_FILE}\n".encode()).strip()
+    blob = repo.text(["hash-object", Opt("-w"), Opt("--stdin")], input=data).strip()
+    tree = repo.text(["mktree"], input=f"100644 blob {blob}\t{RECORD_FILE}\n".encode()).strip()
     msg = f"apply {record.get('apply_id', '?')}: {record.get('plan_name', '')}\n"
     args: list[str | Opt] = ["commit-tree", tree]
     if parent:
@@ -65,34 +64,32 @@ def build_commit(repo: Path | str, record: Mapping[str, Any], parent: str | None
         "GIT_COMMITTER_NAME": "release-planner",
         "GIT_COMMITTER_EMAIL": "planner@localhost",
     }
-    return git_text(args, cwd=repo, input=msg.encode(), env=env).strip()
+    return repo.text(args, input=msg.encode(), env=env).strip()
 
 
-def fetch_ledger(repo: Path | str, remote: str, expected: str | None) -> None:
+def fetch_ledger(repo: Repo, remote: Remote, expected: str | None) -> None:
     """Make the remote's ledger commit (and its ancestors) available locally, as LOCAL_LEDGER."""
     if expected is None:
         return
-    have = run_git(["cat-file", Opt("-e"), f"{expected}^{{commit}}"], cwd=repo, check=False)
+    have = repo.run(["cat-file", Opt("-e"), f"{expected}^{{commit}}"], check=False)
     if have.returncode != 0:
-        run_git(
-            ["fetch", Opt("--no-tags"), Opt("--quiet"), remote, f"+{LEDGER_REF}:{LOCAL_LEDGER}"],
-            cwd=repo,
+        repo.run(
+            ["fetch", Opt("--no-tags"), Opt("--quiet"), remote.spec, f"+{LEDGER_REF}:{LOCAL_LEDGER}"],
         )
     else:
-        run_git(["update-ref", LOCAL_LEDGER, expected], cwd=repo)
+        repo.run(["update-ref", LOCAL_LEDGER, expected])
 
 
-def read_records(repo: Path | str, head: str | None, *, stop: str | None = None) -> list[dict[str, Any]]:
+def read_records(repo: Repo, head: str | None, *, stop: str | None = None) -> list[dict[str, Any]]:
     """Every record from ``head`` back to the first apply (or to ``stop``, excluded), newest
     first (two git processes)."""
     if head is None:
         return []
-    commits = git_text(["rev-list", Opt("--first-parent"), head, *([f"^{stop}"] if stop else [])], cwd=repo).split()
+    commits = repo.text(["rev-list", Opt("--first-parent"), head, *([f"^{stop}"] if stop else [])]).split()
     if not commits:
         return []
-    proc = run_git(
+    proc = repo.run(
         ["cat-file", Opt("--batch")],
-        cwd=repo,
         input="".join(f"{c}:{RECORD_FILE}\n" for c in commits).encode(),
     )
     out: list[dict[str, Any]] = []
@@ -116,13 +113,20 @@ def read_records(repo: Path | str, head: str | None, *, stop: str | None = None)
     return out
 
 
+_UNREAD = "unread"
+
+
 def history(
-    repo: Path | str, remote: str, *, component: str | None = None, env: str | None = None
+    repo: Repo, remote: Remote, *, component: str | None = None, env: str | None = None, head: str | None = _UNREAD
 ) -> list[dict[str, Any]]:
-    """Ledger records newest first, optionally only those touching ``component`` and/or ``env``."""
+    """Ledger records newest first, optionally only those touching ``component`` and/or ``env``.
+
+    ``head``: the ledger commit from a snapshot already taken (None: no ledger), so the remote is
+    not read twice; by default one ``ls-remote`` finds it."""
     from planner.state import read_remote_refs
 
-    head = read_remote_refs(remote, cwd=repo).get(LEDGER_REF, (None, None))[0]
+    if head == _UNREAD:
+        head = read_remote_refs(repo, remote).get(LEDGER_REF, (None, None))[0]
     fetch_ledger(repo, remote, head)
     records = read_records(repo, head)
     return [r for r in records if _touches(r, component, env)]

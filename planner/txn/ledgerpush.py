@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from planner.gitio import Remote, Repo
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger
 from planner.txn.errors import ConflictError
@@ -25,8 +25,8 @@ _BACKOFF = 0.05  # seconds; the jitter grows with the attempt so racers spread o
 
 
 def push_with_ledger(
-    repo: Path,
-    remote: str,
+    repo: Repo,
+    remote: Remote,
     tags: Sequence[RefUpdate],
     record: Mapping[str, Any],
     parent: str | None,
@@ -46,7 +46,7 @@ def push_with_ledger(
             if set(exc.refs) != {LEDGER_REF} or attempt == RETRIES:
                 raise
             time.sleep(random.uniform(0, _BACKOFF * (attempt + 1)))
-            now = read_remote_refs(remote, cwd=repo)
+            now = read_remote_refs(repo, remote)
             moved = {t.ref: now[t.ref][0] if t.ref in now else None for t in tags}
             moved = {ref: oid for ref, oid in moved.items() if oid != _old(tags, ref)}
             if moved:  # a tag moved meanwhile: a real conflict

@@ -11,10 +11,9 @@ this apply started from) can hold them, so only that part is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from planner.gitio import Opt, run_git
+from planner.gitio import Opt, Remote, Repo
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger
 
@@ -31,22 +30,20 @@ class LedgerView:
         return {int(r["phase"]) - 1 for r in self.records if r.get("apply_id") == apply_id}
 
 
-def read_view(repo: Path, remote: str, ledger_before: str | None) -> LedgerView:
-    refs = read_remote_refs(remote, cwd=repo)
+def read_view(repo: Repo, remote: Remote, ledger_before: str | None) -> LedgerView:
+    refs = read_remote_refs(repo, remote)
     tip = refs.get(LEDGER_REF, (None, None))[0]
     ledger.fetch_ledger(repo, remote, tip)
     stop = ledger_before if ledger_before and _has(repo, ledger_before) else None
     records = ledger.read_records(repo, tip, stop=stop)
     base = tip
     if records:
-        proc = run_git(
-            ["rev-parse", Opt("--verify"), Opt("-q"), f"{records[-1]['ledger_commit']}^"], cwd=repo, check=False
-        )
+        proc = repo.run(["rev-parse", Opt("--verify"), Opt("-q"), f"{records[-1]['ledger_commit']}^"], check=False)
         base = proc.stdout.decode().strip() or None if proc.returncode == 0 else None
     return LedgerView(refs, tip, records, base)
 
 
-def without(repo: Path, view: LedgerView, apply_id: str) -> str | None:
+def without(repo: Repo, view: LedgerView, apply_id: str) -> str | None:
     """The tip of the chain with every record of ``apply_id`` removed: the records above the
     oldest of them are rebuilt on top of its parent (same record, new commit)."""
     ours = [i for i, r in enumerate(view.records) if r.get("apply_id") == apply_id]
@@ -62,5 +59,5 @@ def without(repo: Path, view: LedgerView, apply_id: str) -> str | None:
     return parent
 
 
-def _has(repo: Path, commit: str) -> bool:
-    return run_git(["cat-file", Opt("-e"), f"{commit}^{{commit}}"], cwd=repo, check=False).returncode == 0
+def _has(repo: Repo, commit: str) -> bool:
+    return repo.run(["cat-file", Opt("-e"), f"{commit}^{{commit}}"], check=False).returncode == 0

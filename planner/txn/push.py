@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import GitError, Opt, git_text, redact_url, run_git, start_git
+from planner.gitio import GitError, Opt, Remote, Repo, redact_url
 from planner.txn.errors import ConflictError
 
 ZERO = "0" * 40
@@ -120,9 +120,9 @@ class PushResult:
     seconds: float
 
 
-def tagger_ident(repo: Path | str, env: Mapping[str, str] | None = None) -> str:
+def tagger_ident(repo: Repo, env: Mapping[str, str] | None = None) -> str:
     """``Name <email> <epoch> <tz>`` as git would put in a tag it creates now."""
-    return git_text(["var", "GIT_COMMITTER_IDENT"], cwd=repo, env=dict(env or {})).strip()
+    return repo.text(["var", "GIT_COMMITTER_IDENT"], env=dict(env or {})).strip()
 
 
 def tag_object_text(tag: NewTag, ident: str) -> bytes:
@@ -131,7 +131,7 @@ def tag_object_text(tag: NewTag, ident: str) -> bytes:
     return f"object {tag.commit}\ntype commit\ntag {name}\ntagger {ident}\n\n{msg}".encode()
 
 
-def write_tag_objects(repo: Path | str, tags: Sequence[NewTag], *, ident: str | None = None) -> dict[str, str]:
+def write_tag_objects(repo: Repo, tags: Sequence[NewTag], *, ident: str | None = None) -> dict[str, str]:
     """Write every tag object in ONE git process; return {ref: tag object id}."""
     if not tags:
         return {}
@@ -142,9 +142,8 @@ def write_tag_objects(repo: Path | str, tags: Sequence[NewTag], *, ident: str | 
             p = Path(tmp) / f"{i}.tag"
             p.write_bytes(tag_object_text(t, ident))
             paths.append(str(p))
-        out = run_git(
+        out = repo.run(
             ["hash-object", Opt("-t"), "tag", Opt("-w"), Opt("--stdin-paths")],
-            cwd=repo,
             input=("\n".join(paths) + "\n").encode(),
         )
     oids = out.stdout.decode().split()
@@ -158,9 +157,9 @@ def _staging_name(push_id: str, ref: str) -> str:
     return f"{OUTGOING}/{push_id}/{ref.removeprefix('refs/')}"
 
 
-def _update_refs(repo: Path | str, lines: Sequence[str]) -> None:
+def _update_refs(repo: Repo, lines: Sequence[str]) -> None:
     if lines:
-        run_git(["update-ref", Opt("--stdin")], cwd=repo, input=("\n".join(lines) + "\n").encode())
+        repo.run(["update-ref", Opt("--stdin")], input=("\n".join(lines) + "\n").encode())
 
 
 def _write_hook(tmp: Path) -> Path:
@@ -175,7 +174,7 @@ def _write_hook(tmp: Path) -> Path:
 
 
 def atomic_push(
-    repo: Path | str, remote: str, updates: Sequence[RefUpdate], *, on_start: OnStart | None = None
+    repo: Repo, remote: Remote, updates: Sequence[RefUpdate], *, on_start: OnStart | None = None
 ) -> PushResult:
     """Push every update in ONE atomic push, each checked against its expected old value.
 
@@ -209,7 +208,7 @@ def atomic_push(
         refspecs += [f":{u.ref}" for u in deletes]
         # Inside the checkout, not /tmp: a hook on a noexec mount would be skipped by git.
         # Absolute: git refuses a relative include.path given on the command line (`--repo .`).
-        scratch = Path(repo).resolve() / ".planner" / "tmp"
+        scratch = repo.root.resolve() / ".planner" / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="push-", dir=scratch) as tmpdir:
             tmp = Path(tmpdir)
@@ -221,7 +220,7 @@ def atomic_push(
             # line: its length stays constant whatever the number of deletions (ARG_MAX).
             tmp_remote = f"planner-push-{push_id}"
             cfg = tmp / "push.config"
-            cfg.write_text(_remote_config(tmp_remote, _push_url(repo, remote), refspecs), encoding="utf-8")
+            cfg.write_text(_remote_config(tmp_remote, repo.url_of(remote, push=True), refspecs), encoding="utf-8")
             proc = _run_push(
                 [
                     Opt("-c"),
@@ -250,7 +249,7 @@ def atomic_push(
                 # --atomic rejects every ref ("atomic push failed"), so the porcelain does not say
                 # which one moved: read the remote once more and name exactly those that differ.
                 raise _conflict_after_rejection(repo, remote, updates, rejected)
-            raise GitError(f"git push to {redact_url(remote)} failed (exit {proc.returncode}): {redact_url(err)}")
+            raise GitError(f"git push to {remote.shown} failed (exit {proc.returncode}): {redact_url(err)}")
         if not hook_ran:
             # git skipped the hook (not executable?): the push landed WITHOUT the per-ref checks.
             # Fail, so that the engine treats it as a failure after the commit and moves it back.
@@ -261,7 +260,7 @@ def atomic_push(
         _update_refs(repo, [f"delete {_staging_name(push_id, u.ref)}" for u in sets])
 
 
-def _mirror_tags_locally(repo: Path | str, updates: Sequence[RefUpdate]) -> None:
+def _mirror_tags_locally(repo: Repo, updates: Sequence[RefUpdate]) -> None:
     """After the push landed, set the checkout's tags to what the remote now holds, in one
     ``update-ref --stdin``: later commands see no stale tags, and an edgit-style
     ``push --tags --force`` from this checkout cannot push the old targets back."""
@@ -277,11 +276,11 @@ def _mirror_tags_locally(repo: Path | str, updates: Sequence[RefUpdate]) -> None
 
 
 def _run_push(
-    args: Sequence[str | Opt], repo: Path | str, env: dict[str, str], on_start: OnStart | None
+    args: Sequence[str | Opt], repo: Repo, env: dict[str, str], on_start: OnStart | None
 ) -> subprocess.CompletedProcess[bytes]:
     if on_start is not None:
         env = {**env, "PLANNER_PUSH_JOURNAL": str(on_start.journal)}
-    child = start_git(args, cwd=repo, env=env, new_session=True)  # its own group: see atomic_push
+    child = repo.start(args, env=env, new_session=True)  # its own group: see atomic_push
     with child:
         if on_start is not None:
             try:
@@ -299,11 +298,11 @@ def _run_push(
 
 
 def _conflict_after_rejection(
-    repo: Path | str, remote: str, updates: Sequence[RefUpdate], rejected: Mapping[str, str]
+    repo: Repo, remote: Remote, updates: Sequence[RefUpdate], rejected: Mapping[str, str]
 ) -> ConflictError:
     expected = {u.ref: u.old for u in updates}
     try:
-        now = remote_values(_push_url(repo, remote), list(expected), cwd=repo)
+        now = remote_values(repo, Remote(repo.url_of(remote, push=True)), list(expected))
     except GitError:
         now = None
     if now is not None:
@@ -315,13 +314,6 @@ def _conflict_after_rejection(
     # refused, not the ones --atomic dragged along.
     own = {ref: why for ref, why in rejected.items() if "atomic" not in why} or dict(rejected)
     return ConflictError.for_refs(dict.fromkeys(own, "moved during the push"), {})
-
-
-def _push_url(repo: Path | str, remote: str) -> str:
-    """The URL a configured remote pushes to (pushInsteadOf applied); a URL or path as given."""
-    proc = run_git(["remote", "get-url", Opt("--push"), remote], cwd=repo, check=False)
-    url = proc.stdout.decode("utf-8", "replace").strip()
-    return url if proc.returncode == 0 and url else remote
 
 
 def _quote(value: str) -> str:
@@ -354,10 +346,10 @@ def _looks_like_lease_failure(text: str) -> bool:
     return any(n in text for n in needles)
 
 
-def remote_values(remote: str, refs: Sequence[str], *, cwd: Path | str) -> dict[str, str]:
+def remote_values(repo: Repo, remote: Remote, refs: Sequence[str]) -> dict[str, str]:
     """ONE ls-remote: {ref: object} for those of ``refs`` that exist on the remote."""
     want = set(refs)
-    text = git_text(["ls-remote", remote], cwd=cwd)
+    text = repo.ls_remote(remote, [])
     out: dict[str, str] = {}
     for line in text.splitlines():
         oid, _, ref = line.partition("\t")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from planner.gitio import Remote, Repo
 from planner.kv.base import KVStore
 from planner.txn import ledgerview, orphans
 from planner.txn.engine import (
@@ -49,12 +50,12 @@ class RecoverResult:
 def recover(
     *, repo: Path | str, remote: str, targets: Mapping[str, Target], progress: Progress | None = None
 ) -> RecoverResult:
-    repo = Path(repo)
+    git, rem = Repo(Path(repo)), Remote(remote)  # the command's repository and remote, for every stage
     log = progress or (lambda _m: None)
-    journal = Journal.open(repo)
+    journal = Journal.open(git.root)
     counter = Counter()
     stores: dict[str, KVStore] = {ns: CountingStore(t.store, counter) for ns, t in targets.items()}
-    ctx = Context(repo, remote, stores, journal, log, counter)
+    ctx = Context(git, rem, stores, journal, log, counter)
     with checkout_lock(journal.root):
         entries = journal.load()
         if not entries:
@@ -77,7 +78,7 @@ def recover(
             undo(ctx, intent, entries, abandon_moved=True)
             return RecoverResult("undone", apply_id, f"apply {apply_id} undone: everything is back as before")
         # what landed is read from the ledger: our tag objects may equal another apply's
-        on_remote = ledgerview.read_view(repo, remote, intent["ledger_before"]).phases_of(apply_id)
+        on_remote = ledgerview.read_view(git, rem, intent["ledger_before"]).phases_of(apply_id)
         final_landed = _last_committing(intent) in on_remote
         if final_landed:
             log(f"apply {apply_id} committed before it stopped: finishing it")

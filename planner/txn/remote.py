@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from planner.changes import ComputedPlan
 from planner.diff import remote_url
+from planner.gitio import Remote, Repo
 from planner.txn.errors import RemoteMismatchError
 
 
@@ -25,7 +26,7 @@ def _is_scp_like(url: str) -> bool:
     return colon > 0 and (slash < 0 or colon < slash)
 
 
-def normalize_remote(url: str, repo: Path | str) -> str:
+def normalize_remote(url: str, repo: Path) -> str:
     """A comparable form of a credential-free remote URL or path."""
     if "://" in url:
         parts = urlsplit(url)
@@ -40,17 +41,17 @@ def normalize_remote(url: str, repo: Path | str) -> str:
     return _path(url, repo)
 
 
-def _path(path: str, repo: Path | str) -> str:
+def _path(path: str, repo: Path) -> str:
     p = Path(os.path.expanduser(path))
     if not p.is_absolute():
-        p = Path(repo) / p
+        p = repo / p
     return p.resolve().as_posix()  # resolves symlinks and '..'; a missing path still normalizes
 
 
-def check_plan_remote(plan: ComputedPlan, *, repo: Path | str, remote: str) -> None:
+def check_plan_remote(plan: ComputedPlan, *, repo: Repo, remote: Remote) -> None:
     """Raise RemoteMismatchError unless ``plan.remote`` is the remote ``remote`` resolves to."""
     target = remote_url(remote, repo)
-    if normalize_remote(plan.remote, repo) == normalize_remote(target, repo):
+    if normalize_remote(plan.remote, repo.root) == normalize_remote(target, repo.root):
         return
     raise RemoteMismatchError(
         f"this plan was computed against remote {plan.remote!r}, but apply would push to {target!r}; "

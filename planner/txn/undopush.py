@@ -15,9 +15,9 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from planner.gitio import Remote, Repo
 from planner.state import LEDGER_REF
 from planner.txn import ledgerview
 from planner.txn.errors import ConflictError, PartialApplyError
@@ -32,8 +32,8 @@ class MovedBack:
 
 
 def move_back(
-    repo: Path,
-    remote: str,
+    repo: Repo,
+    remote: Remote,
     intent: Mapping[str, Any],
     commits: Sequence[Mapping[str, Any]],
     progress: Callable[[str], None],
