@@ -53,7 +53,7 @@ def test_create_at_main_in_a_shallow_detached_clone_without_local_main(tmp_path:
     res = planner(ci, "plan", "plans/new.plan", "--format", "json")
     assert res.returncode == 0, res.stderr
     assert main in res.stdout  # the remote's main, not the checkout's HEAD or an error
-    res = planner(ci, "apply", "plans/new.plan")
+    res = planner(ci, "apply", "plans/new.plan", "--auto-approve")
     assert res.returncode == 0, res.stderr
     peeled = git(repo.remote, "rev-parse", "refs/tags/components/prompts/extraction/v1.1.0^{commit}")
     assert peeled == main

@@ -35,7 +35,7 @@ def remote_tags(fx: TxnFixture) -> dict[str, str]:
 def apply(fx: TxnFixture, text: str, name: str) -> None:
     (fx.work / "plans").mkdir(exist_ok=True)
     (fx.work / "plans" / f"{name}.plan").write_text(text, encoding="utf-8")
-    res = fx.cli("apply", str(fx.work / "plans" / f"{name}.plan"))
+    res = fx.cli("apply", str(fx.work / "plans" / f"{name}.plan"), "--auto-approve")
     assert res.returncode == 0, res.stderr
 
 

@@ -17,9 +17,14 @@ import typer
 
 from planner.changes import ComputedPlan
 from planner.cli.app import app
+from planner.cli.confirm import confirm_apply
 from planner.cli.options import RemoteOpt, RepoOpt
 from planner.errors import PlannerError
 from planner.policy import Invocation
+
+AutoApproveOpt = Annotated[
+    bool, typer.Option("--auto-approve", help="Apply without asking (needed when stdin is not a terminal).")
+]
 
 
 @contextmanager
@@ -158,6 +163,7 @@ def apply(
         str | None, typer.Option("--require-id", help="Refuse (exit 7) unless the plan has this id (12+ hex digits).")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, or json (a report on stdout).")] = "text",
+    auto_approve: AutoApproveOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
@@ -184,6 +190,7 @@ def apply(
             read_plan(plan_file), str(plan_file), repo=repo, remote=rem, source_name=source_name(plan_file, repo)
         )
         show_dry_run(plan, repo, fmt)
+        confirm_apply(plan, auto_approve=auto_approve)  # unreviewed: ask first (a saved plan.json was reviewed)
         invocation = Invocation(saved_plan=False, require_id=False)
     if require_id is not None:
         from planner.artifact import match_require_id
@@ -206,6 +213,7 @@ def promote(
     component: Annotated[str, typer.Argument(help="type/name, e.g. prompts/extraction")],
     version: Annotated[str, typer.Argument(help="The version, e.g. v1.1.0")],
     to: Annotated[str, typer.Option("--to", help="The environment.")],
+    auto_approve: AutoApproveOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
@@ -217,6 +225,7 @@ def promote(
     rem = _remote(repo, remote)
     plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
     show_dry_run(plan, repo)
+    confirm_apply(plan, auto_approve=auto_approve)
     _run_apply(plan, repo, rem, None)
 
 
