@@ -79,7 +79,7 @@ def test_check_explicit_remote_and_repo(fx: LangFixture, capsys: pytest.CaptureF
 
 def test_check_bad_format_is_a_usage_error(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["check", "--format", "xml", "plans/good.plan"]) == 1
-    assert "must be one of: text, github" in capsys.readouterr().err
+    assert "Invalid value for '--format': 'xml' is not one of 'text', 'github'." in capsys.readouterr().err
 
 
 def test_graph_formats(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,7 +64,7 @@ def test_apply_format_json_is_alone_on_stdout(fx: TxnFixture, capsys: pytest.Cap
     again = json.loads(capsys.readouterr().out)
     assert again["status"] == "noop" and again["tags"] == [] and again["kv_written"] == 0
     assert cli(fx, "apply", str(saved), "--format", "yaml") == 1
-    assert "--format must be text or json" in capsys.readouterr().err
+    assert "Invalid value for '--format': 'yaml' is not one of 'text', 'json'." in capsys.readouterr().err
 
 
 def test_apply_from_inside_the_checkout_without_repo_option(fx: TxnFixture) -> None:

@@ -51,6 +51,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         show = getattr(exc, "show", None)
         if not callable(show) or not isinstance(getattr(exc, "exit_code", None), int):
             raise
+        message = getattr(exc, "message", None)
+        if isinstance(message, str):  # a bad choice: Typer passes on pydantic's "Value error, " prefix
+            exc.message = message.removeprefix("Value error, ")  # type: ignore[attr-defined]
         show()
         return EXIT_ERROR  # usage errors exit 1: 2 means "changes present" in this tool
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ import typer
 from planner.changes import ComputedPlan
 from planner.cli.app import app
 from planner.cli.confirm import confirm_apply
-from planner.cli.options import RemoteOpt, RepoOpt
+from planner.cli.options import EnvOpt, FormatOpt, RemoteOpt, RepoOpt
 from planner.errors import PlannerError
 from planner.policy import Invocation
 
@@ -157,19 +157,21 @@ def _run_apply(
 
 @app.command()
 def apply(
-    plan_file: Annotated[Path | None, typer.Argument(metavar="[PLAN]", help="A plan file: plan, then apply.")] = None,
+    plan_file: Annotated[Path | None, typer.Argument(metavar="PLAN", help="A plan file: plan, then apply.")] = None,
     plan_json: Annotated[Path | None, typer.Option("--plan", help="Apply exactly this saved plan.json.")] = None,
     require_id: Annotated[
         str | None, typer.Option("--require-id", help="Refuse (exit 7) unless the plan has this id (12+ hex digits).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, or json (a report on stdout).")] = "text",
+    fmt: FormatOpt = "text",
     auto_approve: AutoApproveOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Apply a plan as one transaction: everything lands, or nothing visible changes."""
-    if fmt not in ("text", "json"):
-        raise PlannerError(f"--format must be text or json, not {fmt!r}")
+    """Apply a plan as one transaction: all of it lands, or nothing.
+
+    `apply PLAN` shows the dry run and asks for `yes` (see --auto-approve); `apply --plan FILE`
+    applies a reviewed plan.json without asking.
+    """
     if (plan_file is None) == (plan_json is None):
         raise PlannerError("give exactly one of PLAN (a plan file) or --plan plan.json")
     rem = _remote(repo, remote)
@@ -210,14 +212,17 @@ def show_dry_run(plan: ComputedPlan, repo: Path, fmt: str = "text") -> None:
 
 @app.command()
 def promote(
-    component: Annotated[str, typer.Argument(help="type/name, e.g. prompts/extraction")],
-    version: Annotated[str, typer.Argument(help="The version, e.g. v1.1.0")],
+    component: Annotated[str, typer.Argument(metavar="COMPONENT", help="type/name, e.g. prompts/extraction")],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="The version, e.g. v1.1.0")],
     to: Annotated[str, typer.Option("--to", help="The environment.")],
     auto_approve: AutoApproveOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """edgit-style one-liner: a one-statement plan through the same engine."""
+    """Promote one component version to an environment (asks first).
+
+    edgit-style one-liner: a one-statement plan through the same engine as `apply`.
+    """
     from planner.model import ComponentRef, Version, validate_env
 
     ref, ver, env = ComponentRef.parse(component), Version.parse(version), validate_env(to)
@@ -252,17 +257,20 @@ def recover(
 
 @app.command()
 def history(
-    component: Annotated[str | None, typer.Argument(help="Only applies touching this type/name.")] = None,
-    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    component: Annotated[
+        str | None, typer.Argument(metavar="COMPONENT", help="Only applies touching this type/name.")
+    ] = None,
+    env: EnvOpt = None,
+    fmt: FormatOpt = "text",
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Every apply recorded in the ledger (refs/planner/ledger), newest first."""
+    """Every apply recorded in the ledger, newest first.
+
+    The ledger is refs/planner/ledger on the remote.
+    """
     from planner.txn.ledger import history as read_history
 
-    if fmt not in ("text", "json"):
-        raise PlannerError(f"--format must be text or json, not {fmt!r}")
     if env is not None:
         from planner.config import check_known_env, load_config
         from planner.state import snapshot
@@ -296,12 +304,15 @@ def history(
 
 @app.command()
 def revert(
-    apply_id: Annotated[str, typer.Argument(help="The apply to revert (see `planner history`).")],
+    apply_id: Annotated[str, typer.Argument(metavar="APPLY_ID", help="The apply to revert (see `planner history`).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Write the inverse plan here.")],
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Write the inverse plan of a past apply, for review (then `planner plan` / `apply` it)."""
+    """Write the inverse plan of a past apply, for review.
+
+    Then `planner plan` and `planner apply` it like any plan.
+    """
     from planner.txn.ledger import history as read_history
     from planner.txn.revert import inverse_plan
 

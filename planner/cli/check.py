@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from planner.cli.app import app
-from planner.cli.options import RemoteOpt, RepoOpt
+from planner.cli.options import GraphFormat, RemoteOpt, RepoOpt, TextOrGithub
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
 from planner.registry import Registry, load_registry
@@ -38,25 +38,16 @@ def _emit(diags: list[Diagnostic], sources: dict[str, str], fmt: str) -> None:
             print(d.render(sources.get(d.span.file) if d.span else None))
 
 
-def _format_option(allowed: tuple[str, ...]) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise typer.BadParameter(f"must be one of: {', '.join(allowed)}")
-        return value
-
-    return check
-
-
 @app.command()
 def check(
-    plans: Annotated[list[Path], typer.Argument(help="Plan files to check.")],
+    plans: Annotated[list[Path], typer.Argument(metavar="PLAN", help="Plan files to check.")],
     fmt: Annotated[
-        str, typer.Option("--format", help="text or github.", callback=_format_option(("text", "github")))
+        TextOrGithub, typer.Option("--format", help="Output format (github: workflow annotations).")
     ] = "text",
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Parse and validate plans against the registry and the remote's tags (read-only)."""
+    """Check plans against the registry and remote tags (read-only)."""
     from planner.dryrun import LedgerHistory
     from planner.fileio import read_text_file
     from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
@@ -82,15 +73,15 @@ def check(
 
 @app.command()
 def graph(
-    plan: Annotated[Path, typer.Argument(help="Plan file.")],
-    fmt: Annotated[
-        str,
-        typer.Option("--format", help="text, dot or mermaid.", callback=_format_option(("text", "dot", "mermaid"))),
-    ] = "text",
+    plan: Annotated[Path, typer.Argument(metavar="PLAN", help="The plan file.")],
+    fmt: Annotated[GraphFormat, typer.Option("--format", help="Output format.")] = "text",
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Print the plan's steps in dependency order: levels of steps that may run in parallel."""
+    """Print a plan's steps in dependency order.
+
+    Levels of steps that may run in parallel, as text, Graphviz dot or Mermaid.
+    """
     from planner.dryrun import LedgerHistory
     from planner.graph import to_dot, to_mermaid, to_text
     from planner.lang.compile import compile_file
