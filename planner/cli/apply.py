@@ -29,16 +29,22 @@ AutoApproveOpt = Annotated[
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str], None]]:
-    """A status line on a TTY (rich), plain ``planner: ...`` lines otherwise."""
+    """On a TTY: each step as a clean line, under a spinner showing the current one (rich's
+    ``console.log`` would add a timestamp and a link to this file to every line). Otherwise
+    plain ``planner: ...`` lines, for logs and scripts."""
     if sys.stderr.isatty():
         from rich.console import Console
+        from rich.text import Text
 
-        console = Console(stderr=True)
-        with console.status("apply") as status:
+        from planner.errors import printable
+
+        console = Console(stderr=True, highlight=False)
+        with console.status("applying", spinner="dots") as status:
 
             def log(msg: str) -> None:
-                console.log(msg)
-                status.update(msg)
+                line = Text(f"  {printable(msg)}")  # Text: no markup or emoji codes read from a name
+                console.print(line)
+                status.update(Text(printable(msg)))
 
             yield log
     else:
