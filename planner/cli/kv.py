@@ -150,6 +150,7 @@ def _print_statuses(statuses: list[KeyStatus], fmt: str, problems: list[str], *,
     for s in shown:
         old = s.old_sha256[:12] if s.old_sha256 else "(missing)"
         print(f"{s.action:8} {s.env:12} {s.key}  {old} -> {s.new_sha256[:12]}")
+    sys.stdout.flush()  # the summary after the rows when both streams go to one place
     print(f"{len(shown)} key(s) differ, {len(statuses) - len(shown)} in sync", file=sys.stderr)
 
 
