@@ -160,7 +160,8 @@ def test_history_filters(fx: TxnFixture) -> None:
     out = fx.cli("history", "--env", "production", "--format", "json")
     assert [r["plan_name"] for r in json.loads(out.stdout)["applies"]] == ["p"]
     text = fx.cli("history")
-    assert text.returncode == 0 and f"{EXT}/staging: v1.0.0 -> v1.1.0" in text.stdout
+    assert text.returncode == 0 and "    prompts/extraction staging: v1.0.0 -> v1.1.0\n" in text.stdout
+    assert "components/" not in text.stdout  # the component as plans write it, not its tag name
     assert git(fx.repo.remote, "rev-list", "--count", LEDGER_REF) == "2"
 
 

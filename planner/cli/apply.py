@@ -297,15 +297,30 @@ def history(
         if r.get("ci_run_url"):
             print(f"    run {r['ci_run_url']}")
         for ch in r["refs"]:
-            before = ch["before_version"] or (ch["before_commit"] or "(none)")[:12]
-            after = ch["after_version"] or ch["after_commit"][:12]
-            print(f"    {ch['ref'].removeprefix('refs/tags/')}: {before} -> {after}")
+            print(f"    {_ref_change(ch)}")
         for k in r["kv"]:
             b = (k["before_sha256"] or "(none)")[:12]
             print(f"    kv {k['namespace']}:{k['key']}: {b} -> {k['after_sha256'][:12]}")
         for m in r.get("marks", []):  # reject/override marks (planner.policy)
             why = f": {m['reason']}" if m.get("reason") else ""
             print(f"    {m['kind']} {m['component']} {m['version']}{why}")
+
+
+def _ref_change(ch: Mapping[str, Any]) -> str:
+    """One tag an apply set, written with the component as plans write it (``scripts/router``,
+    not its tag ``logic/scripts/router/production``): ``scripts/router production: v0.9.0 ->
+    v1.0.0-rc.1``, or ``agents/analyzer v1.1.0: created``."""
+    from planner.model import TagName
+
+    tag = TagName.try_parse(ch["ref"])
+    after = ch["after_version"] or ch["after_commit"][:12]
+    if tag is None:  # not one of ours: the ref as it is
+        before = ch["before_version"] or (ch["before_commit"] or "(none)")[:12]
+        return f"{ch['ref'].removeprefix('refs/tags/')}: {before} -> {after}"
+    if tag.is_version:
+        return f"{tag.component} {tag.slot}: created at {ch['after_commit'][:12]}"
+    before = ch["before_version"] or (ch["before_commit"][:12] if ch["before_commit"] else "(none)")
+    return f"{tag.component} {tag.slot}: {before} -> {after}"
 
 
 @app.command()

@@ -89,8 +89,26 @@ def graph(
     registry, state, config = _context(repo, remote)
     ledger = LedgerHistory(repo, remote or config.remote)
     compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
+    name = step_names(compiled)
+    levels = [[name[i] for i in level] for level in compiled.levels]
+    edges = [(name[a], name[b]) for a, b in compiled.edges]
     render: dict[str, Callable[[Any, Any], str]] = {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}
-    sys.stdout.write(render[fmt](compiled.levels, compiled.edges))
+    sys.stdout.write(render[fmt](levels, edges))
+
+
+def step_names(compiled: OrderedPlan) -> dict[str, str]:
+    """Step id -> the step in the user's words (as the dry run's step order writes it), never an
+    internal id like ``verify staging#0``; a name two steps share gets a ``(2)``."""
+    from planner.diff import step_to_dict
+    from planner.render.review import step_label
+
+    out: dict[str, str] = {}
+    used: dict[str, int] = {}
+    for s in compiled.steps:
+        label = step_label(step_to_dict(s, 0))
+        used[label] = used.get(label, 0) + 1
+        out[s.id] = label if used[label] == 1 else f"{label} ({used[label]})"
+    return out
 
 
 __all__ = ["check", "graph"]
