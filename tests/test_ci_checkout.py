@@ -68,3 +68,5 @@ def test_a_name_that_is_nowhere_is_still_an_error(tmp_path: Path) -> None:
     res = planner(ci, "check", "x.plan")
     assert res.returncode == 1
     assert "x.plan:2:39: error: cannot resolve 'mian' to a commit" in res.stdout
+    # the checkout has no branch of its own: the suggestion comes from the remote's branches
+    assert "(did you mean 'main'?)" in res.stdout
