@@ -49,6 +49,20 @@ def _known(cfg: PlannerConfig, env: str, repo: Path, state: RepoState | None) ->
     return check_known_env(env, cfg, remote_envs)
 
 
+def _remote_state(cfg: PlannerConfig, env: str | None, repo: Path) -> RepoState | None:
+    """The remote's tags, when they are what names the environments: no ``--env``, no
+    ``environments`` in planner.toml, inside a git repository. Else None (nothing is read)."""
+    if env is not None or cfg.environments:
+        return None
+    from planner.workspace import WorkspaceProblem, find_workspace
+
+    try:
+        find_workspace(repo)
+    except WorkspaceProblem:
+        return None
+    return snapshot(cfg.remote, repo)
+
+
 def _envs(cfg: PlannerConfig, env: str | None, state: RepoState | None = None, *, repo: Path) -> list[str]:
     if env:
         return [_known(cfg, env, repo, state)]
@@ -105,7 +119,7 @@ def kv_ls(
 ) -> None:
     """List the keys of each environment's namespace."""
     cfg = load_config(repo)
-    targets = open_stores(cfg, _envs(cfg, env, repo=repo))
+    targets = open_stores(cfg, _envs(cfg, env, _remote_state(cfg, env, repo), repo=repo))
     try:
         listing = {e: t.store.list_keys(prefix) for e, t in targets.items()}
     finally:
