@@ -4,7 +4,10 @@ the embedded SQLite store, then shows status, history and KV."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from planner.cli import run
 from planner.kv.sqlite import SqliteKV
 from planner.state import LEDGER_REF
 from tests.gitrepo import git
+
+PLANNER = str(Path(sys.executable).with_name("planner"))
 
 
 def test_demo_applies_the_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,20 +96,19 @@ def test_demo_keeps_the_planner_files_out_of_edgits_scan(tmp_path: Path) -> None
 
 def test_kept_demo_starts_clean(tmp_path: Path) -> None:
     """Right after `planner demo --keep DIR`, the operator's first commands in DIR find nothing wrong."""
-    import os
-    import subprocess
-    import sys
-
     root = tmp_path / "demo"
     assert run(["demo", "--keep", str(root)]) == 0
-    planner = str(Path(sys.executable).with_name("planner"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+
+    def planner(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([PLANNER, *argv], cwd=root / "work", capture_output=True, text=True, env=env, timeout=60)
+
     for argv in (["validate"], ["kv", "diff"], ["kv", "diff", "--format", "json"]):
-        proc = subprocess.run([planner, *argv], cwd=root / "work", capture_output=True, text=True, env=env, timeout=60)
+        proc = planner(*argv)
         assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
-    assert (
-        "0 error(s), 0 warning(s)"
-        in subprocess.run(
-            [planner, "validate"], cwd=root / "work", capture_output=True, text=True, env=env, timeout=60
-        ).stderr
-    )
+    assert "0 error(s), 0 warning(s)" in planner("validate").stderr
+    # no planner.toml: kv ls lists every environment the remote has tags for (it needed --env before)
+    ls = planner("kv", "ls", "prompts/")
+    assert ls.returncode == 0, ls.stderr
+    assert "# production (sqlite:" in ls.stdout and "# staging (sqlite:" in ls.stdout
+    assert "prompts/extraction@staging" in ls.stdout
