@@ -201,7 +201,10 @@ def test_plan_example_compiles(block: Block, demo_work: tuple[Path, dict[str, st
 
 def test_checked_script_states_exit_codes(tmp_path: Path) -> None:
     """The harness itself: a command that exits otherwise than its comment says fails the block."""
-    run = lambda text: subprocess.run(["bash", "-c", checked_script(text)], capture_output=True, text=True)  # noqa: E731
+
+    def run(text: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-c", checked_script(text)], cwd=tmp_path, capture_output=True, text=True)
+
     assert run("true\nfalse   # exit 1\n").returncode == 0
     bad = run("true   # exit 3\n")
     assert bad.returncode == 99 and "exit 0, expected 3: true   # exit 3" in bad.stderr
