@@ -1,4 +1,5 @@
-"""The demo's walkthrough: status, a reviewed plan, apply it, then status, history and KV.
+"""The demo's walkthrough: status, a reviewed plan, apply it, then status, history and KV; last,
+the KV drift edgit's own pushes left, shown and repaired with ``sync``, so the demo ends clean.
 
 Runs every command in-process against the demo repository (``planner.demo``): its bare remote
 and the embedded SQLite KV store (``.planner/kv.sqlite``, the default when nothing is configured).
@@ -126,4 +127,18 @@ def walkthrough(d: DemoRepo) -> int:
         return code
     _say("\n# 7. What the runtime now reads from KV (the embedded SQLite store, .planner/kv.sqlite).")
     target = "prompts/extraction@production"
-    return _step(work, f"kv get {target} --env production", ["kv", "get", target, "--env", "production"])
+    if code := _step(work, f"kv get {target} --env production", ["kv", "get", target, "--env", "production"]):
+        return code
+    _say(
+        "\n# 8. Drift, on purpose: edgit tagged the other environments, and nothing wrote their KV keys\n"
+        "#    (GitHub runs no workflow for a push of more than three tags). kv diff lists what the runtime\n"
+        "#    would miss (exit 2); sync writes it from the tags."
+    )
+    if (code := _step(work, "kv diff", ["kv", "diff"])) != EXIT_CHANGES:
+        return code or 1
+    if code := _step(work, "sync", ["sync"]):
+        return code
+    _say("\n# 9. Clean: every YAML reference resolves, and KV matches the tags (both exit 0).")
+    if code := _step(work, "validate", ["validate"]):
+        return code
+    return _step(work, "kv diff", ["kv", "diff"])

@@ -22,6 +22,7 @@ EXIT_STALE = 4
 EXIT_CONFLICT = 5
 EXIT_PARTIAL = 6
 EXIT_NOT_APPROVED = 7  # --require-id names another plan: not the reviewed one (distinct from stale, 4)
+EXIT_NOT_CONFIRMED = 8  # apply PLAN / promote: the answer was not `yes`, or no terminal and no --auto-approve
 
 
 @dataclass(frozen=True, order=True)

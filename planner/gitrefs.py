@@ -55,3 +55,23 @@ def remote_branch_commits(repo: Repo, remote: Remote, names: Sequence[str]) -> d
                 f"cannot fetch {', '.join(fetch)} from the remote to read its files: {exc.message}"
             ) from None
     return found
+
+
+def branch_names(repo: Repo, remote: Remote | None) -> list[str]:
+    """Branch names, for a did-you-mean after a name that did not resolve (``at mian``): the
+    checkout's own and the remote's (a CI checkout has none of its own). Only on that error path;
+    a git failure here yields fewer names, never a second error."""
+    names: set[str] = set()
+    reads: list[list[str | Opt]] = [["for-each-ref", Opt("--format=%(refname)"), "refs/heads"]]
+    if remote is not None:
+        reads.append(["ls-remote", Opt("--heads"), remote.spec])
+    for argv in reads:
+        try:
+            out = repo.text(argv)
+        except (GitError, OSError):
+            continue
+        for line in out.splitlines():
+            ref = line.rpartition("\t")[2]
+            if ref.startswith("refs/heads/"):
+                names.add(ref.removeprefix("refs/heads/"))
+    return sorted(names)

@@ -120,6 +120,22 @@ def validate_env(value: str) -> str:
     return value
 
 
+# Nearly a version: `v1.1`, `1.2.0`, `V2`. Only for suggestions; Version.parse stays strict.
+_NEAR_VERSION_RE = re.compile(r"^[vV]?(\d{1,9})(?:\.(\d{1,9}))?(?:\.(\d{1,9}))?(-[0-9A-Za-z.-]+)?$")
+
+
+def version_suggestion(text: str) -> str | None:
+    """The version ``text`` most likely means (``v1.1`` -> ``v1.1.0``, ``1.2.0`` -> ``v1.2.0``), or None."""
+    m = _NEAR_VERSION_RE.match(text)
+    if m is None:
+        return None
+    major, minor, patch, pre = m.groups()
+    if text.startswith("v") and patch is not None:
+        return None  # all its parts are there (`v01.0.0`): its own error message says what is wrong
+    guess = f"v{int(major)}.{int(minor or 0)}.{int(patch or 0)}{pre or ''}"
+    return guess if guess != text else None
+
+
 @functools.total_ordering
 @dataclass(frozen=True)
 class Version:
@@ -144,8 +160,11 @@ class Version:
     def _parse(cls, text: str) -> Version:
         m = _VERSION_RE.match(text)
         if not m:
+            hint = version_suggestion(text)
             raise ModelError(
-                f"invalid version {text!r}: expected v<major>.<minor>.<patch>[-prerelease], e.g. v1.2.0 or v1.2.0-rc.1"
+                f"invalid version {text!r}"
+                + (f" (did you mean {hint}?)" if hint else "")
+                + ": expected v<major>.<minor>.<patch>[-prerelease], e.g. v1.2.0 or v1.2.0-rc.1"
             )
         pre = tuple(m.group("pre").split(".")) if m.group("pre") else ()
         for ident in pre:

@@ -12,7 +12,7 @@ from typing import Any
 
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
-from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix
+from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, TagName
 from planner.registry import Component, Registry
 from planner.state import ComponentState, RepoState
 
@@ -168,8 +168,10 @@ def reverted_releases(state: RepoState, repo: Repo, remote: Remote) -> list[str]
         now, after, before = state.refs.get(ref), ch.get("after"), ch.get("before")
         if now is not None and now != after and now == before:
             was, set_to = ch.get("before_version") or str(before)[:12], ch.get("after_version") or str(after)[:12]
+            tag = TagName.try_parse(ref)  # written as plans write it: `prompts/extraction in staging`
+            what = f"{tag.component} in {tag.slot}" if tag is not None else ref.removeprefix("refs/tags/")
             out.append(
-                f"warning: {ref.removeprefix('refs/tags/')} is back at {was}, where it was before apply "
+                f"warning: {what} is back at {was}, where it was before apply "
                 f"{rec.get('apply_id')} ({rec.get('plan_name')}) set it to {set_to}: a release was reverted "
                 "outside the planner (an edgit `push --tags --force` from a checkout with stale tags?)"
             )

@@ -53,7 +53,7 @@ def test_create_at_main_in_a_shallow_detached_clone_without_local_main(tmp_path:
     res = planner(ci, "plan", "plans/new.plan", "--format", "json")
     assert res.returncode == 0, res.stderr
     assert main in res.stdout  # the remote's main, not the checkout's HEAD or an error
-    res = planner(ci, "apply", "plans/new.plan")
+    res = planner(ci, "apply", "plans/new.plan", "--auto-approve")
     assert res.returncode == 0, res.stderr
     peeled = git(repo.remote, "rev-parse", "refs/tags/components/prompts/extraction/v1.1.0^{commit}")
     assert peeled == main
@@ -68,3 +68,5 @@ def test_a_name_that_is_nowhere_is_still_an_error(tmp_path: Path) -> None:
     res = planner(ci, "check", "x.plan")
     assert res.returncode == 1
     assert "x.plan:2:39: error: cannot resolve 'mian' to a commit" in res.stdout
+    # the checkout has no branch of its own: the suggestion comes from the remote's branches
+    assert "(did you mean 'main'?)" in res.stdout

@@ -79,28 +79,28 @@ def test_check_explicit_remote_and_repo(fx: LangFixture, capsys: pytest.CaptureF
 
 def test_check_bad_format_is_a_usage_error(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["check", "--format", "xml", "plans/good.plan"]) == 1
-    assert "must be one of: text, github" in capsys.readouterr().err
+    assert "Invalid value for '--format': 'xml' is not one of 'text', 'github'." in capsys.readouterr().err
 
 
 def test_graph_formats(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["graph", "plans/good.plan"]) == 0
     assert capsys.readouterr().out == (
         "level 1:\n"
-        "  move agents/analyzer@staging\n"
-        "  move prompts/summary@dev\n"
+        "  promote agents/analyzer in staging\n"
+        "  promote prompts/summary in dev\n"
         "level 2:\n"
-        "  verify staging#0   (after move agents/analyzer@staging)\n"
-    )
+        "  verify staging: GET https://s.example/health   (after promote agents/analyzer in staging)\n"
+    )  # steps in the dry run's words, never internal ids (`move agents/analyzer@staging`, `verify staging#0`)
     assert run(["graph", "plans/good.plan", "--format", "dot"]) == 0
     dot = capsys.readouterr().out
     assert dot.startswith("digraph plan {\n")
-    assert '  "move agents/analyzer@staging" -> "verify staging#0";\n' in dot
+    assert '  "promote agents/analyzer in staging" -> "verify staging: GET https://s.example/health";\n' in dot
     assert run(["graph", "plans/good.plan", "--format", "mermaid"]) == 0
     assert capsys.readouterr().out == (
         "flowchart LR\n"
-        '  s0["move agents/analyzer@staging"]\n'
-        '  s1["move prompts/summary@dev"]\n'
-        '  s2["verify staging#0"]\n'
+        '  s0["promote agents/analyzer in staging"]\n'
+        '  s1["promote prompts/summary in dev"]\n'
+        '  s2["verify staging: GET https://s.example/health"]\n'
         "  s0 --> s2\n"
     )
 

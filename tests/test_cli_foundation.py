@@ -109,7 +109,7 @@ def test_components_list_show_add(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert reg["components"]["sales"] == {"path": "queries/sales.sql", "type": "query"}
     assert list(reg) == ["version", "components", "updated"]
     assert run(["components", "add", str(d.work / "queries/sales.sql"), "--type", "widget", "--repo", str(d.work)]) == 1
-    assert "unknown component type 'widget'" in capsys.readouterr().err
+    assert "Invalid value for '--type': 'widget' is not one of 'template', 'prompt'" in capsys.readouterr().err
 
 
 def test_components_bad_registry_positioned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,10 @@ the embedded SQLite store, then shows status, history and KV."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from planner.cli import run
 from planner.kv.sqlite import SqliteKV
 from planner.state import LEDGER_REF
 from tests.gitrepo import git
+
+PLANNER = str(Path(sys.executable).with_name("planner"))
 
 
 def test_demo_applies_the_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,8 +32,13 @@ def test_demo_applies_the_release(tmp_path: Path, capsys: pytest.CaptureFixture[
 
     # the transcript: each command shown, in order, with its output
     shown = [ln for ln in cap.err.splitlines() if ln.startswith("$ planner ")]
-    assert [ln.split()[2] for ln in shown] == ["status", "plan", "apply", "status", "history", "kv"]
+    assert [ln.removeprefix("$ planner ").split()[0] for ln in shown] == [
+        *("status", "plan", "apply", "status", "history", "kv", "kv", "sync", "validate", "kv"),
+    ]
     assert "--require-id" in shown[2]
+    assert shown[6] == shown[-1] == "$ planner kv diff"
+    assert "6 key(s) differ, 6 in sync" in cap.err and "wrote 6 key(s)" in cap.err  # the drift, repaired
+    assert cap.err.rstrip().endswith("0 key(s) differ, 12 in sync")
     [url] = re.findall(r"planner: verify staging: (http://127\.0\.0\.1:\d+/health) -> 200", cap.err)
     with pytest.raises(httpx.ConnectError):  # the demo's health server was stopped at the end
         httpx.get(url, timeout=2)
@@ -82,3 +92,23 @@ def test_demo_keeps_the_planner_files_out_of_edgits_scan(tmp_path: Path) -> None
     assert untracked == ["plans/demo.plan"]  # a plan is meant to be committed; no edgit pattern matches it
     tracked = git(work, "ls-files").splitlines()
     assert not [f for f in tracked if f.startswith(".planner/") or f in ("planner.toml", "plan.json")]
+
+
+def test_kept_demo_starts_clean(tmp_path: Path) -> None:
+    """Right after `planner demo --keep DIR`, the operator's first commands in DIR find nothing wrong."""
+    root = tmp_path / "demo"
+    assert run(["demo", "--keep", str(root)]) == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+
+    def planner(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([PLANNER, *argv], cwd=root / "work", capture_output=True, text=True, env=env, timeout=60)
+
+    for argv in (["validate"], ["kv", "diff"], ["kv", "diff", "--format", "json"]):
+        proc = planner(*argv)
+        assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
+    assert "0 error(s), 0 warning(s)" in planner("validate").stderr
+    # no planner.toml: kv ls lists every environment the remote has tags for (it needed --env before)
+    ls = planner("kv", "ls", "prompts/")
+    assert ls.returncode == 0, ls.stderr
+    assert "# production (sqlite:" in ls.stdout and "# staging (sqlite:" in ls.stdout
+    assert "prompts/extraction@staging" in ls.stdout

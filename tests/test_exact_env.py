@@ -59,7 +59,7 @@ def test_planner_promote_of_the_rc_is_what_status_shows(tmp_path: Path) -> None:
     fx: TxnFixture = build(tmp_path)
     fx.repo.tag_version(EXT, "v1.1.0-rc.1", fx.commits["ext11"])  # shares v1.1.0's commit
     fx.repo.push()
-    out = fx.cli("promote", "prompts/extraction", "v1.1.0-rc.1", "--to", "staging")
+    out = fx.cli("promote", "prompts/extraction", "v1.1.0-rc.1", "--to", "staging", "--auto-approve")
     assert out.returncode == 0, out.stderr
     # The planner's env tag points at the commit (DESIGN.md section 2); the ledger names the version.
     assert git(fx.repo.remote, "cat-file", "-p", f"refs/tags/{EXT}/staging").startswith(
@@ -83,7 +83,7 @@ def test_promoting_the_other_version_at_the_same_commit_is_a_move(tmp_path: Path
     fx.repo.tag_version(EXT, "v1.1.0-rc.1", fx.commits["ext11"])
     fx.repo.set_env(EXT, "staging", "v1.1.0")  # edgit: staging nested on v1.1.0
     fx.repo.push()
-    out = fx.cli("promote", "prompts/extraction", "v1.1.0-rc.1", "--to", "staging")
+    out = fx.cli("promote", "prompts/extraction", "v1.1.0-rc.1", "--to", "staging", "--auto-approve")
     assert out.returncode == 0, out.stderr
     out = fx.cli("status", "--format", "json")
     (comp,) = [c for c in json.loads(out.stdout)["components"] if c["component"] == "prompts/extraction"]

@@ -103,7 +103,7 @@ def test_promotion_order_blocks_at_plan_time_with_rule_statement_and_reason(pl: 
 
 def test_promotion_order_accepts_what_the_ledger_says_staging_held(pl: Planner) -> None:
     pl.config("")
-    assert pl("apply", pl.plan_file("up", "  promote prompts/extraction v1.1.0 to staging\n"))[0] == 0
+    assert pl("apply", pl.plan_file("up", "  promote prompts/extraction v1.1.0 to staging\n"), "--auto-approve")[0] == 0
     # staging is moved back by hand: it no longer holds v1.1.0, but the ledger says it did
     move_tag_by_hand(pl.fx, "staging", "v1.0.0")
     code, _, err = pl("plan", pl.plan_file("prod", "  promote prompts/extraction v1.1.0 to production\n"))
@@ -139,13 +139,15 @@ def test_protected_env_blocks_a_plan_file_applied_directly(pl: Planner) -> None:
     pl.config('[policy]\nprotected = ["production"]\norder = []')
     p = pl.plan_file("prod", "  promote prompts/extraction v1.1.0 to production\n")
     before = pl.fx.snapshot()
-    code, _, err = pl("apply", p)
+    code, _, err = pl("apply", p, "--auto-approve")
     assert code == 3
     assert "plans/prod.plan:2:3: error: blocked by policy 'protected': production is protected" in err
     assert "this was a plan file applied directly" in err
     assert pl.fx.snapshot() == before
     # staging is not protected: a direct apply there passes
-    assert pl("apply", pl.plan_file("stg", "  promote prompts/extraction v1.1.0 to staging\n"))[0] == 0
+    assert (
+        pl("apply", pl.plan_file("stg", "  promote prompts/extraction v1.1.0 to staging\n"), "--auto-approve")[0] == 0
+    )
 
 
 def test_protected_env_passed_at_plan_time_blocked_without_require_id(pl: Planner) -> None:
@@ -221,7 +223,7 @@ def test_freeze_settings_errors_point_at_planner_toml(pl: Planner) -> None:
 def test_reject_statement_blocks_promotion_until_override(pl: Planner) -> None:
     pl.config("", environments=None)
     rej = pl.plan_file("rej", '  reject prompts/extraction v1.1.0 "hallucinates dates"\n')
-    code, _, err = pl("apply", rej)
+    code, _, err = pl("apply", rej, "--auto-approve")
     assert code == 0, err
     marks = pl.fx.cli("history", "--format", "json")
     assert json.loads(marks.stdout)["applies"][0]["marks"] == [
@@ -248,15 +250,18 @@ def test_reject_statement_blocks_promotion_until_override(pl: Planner) -> None:
     code, out, err = pl("plan", over)
     assert code == 0, err
     assert "overrides prompts/extraction v1.1.0: fixed upstream" in out
-    assert pl("apply", over)[0] == 0
+    assert pl("apply", over, "--auto-approve")[0] == 0
     # the override is recorded: the rejection is lifted for later plans too
     assert pl("plan", pl.plan_file("prod", "  promote prompts/extraction v1.1.0 to production\n"))[0] == 0
 
 
 def test_rollback_rejects_the_version_it_moves_away_from(pl: Planner) -> None:
     pl.config("", environments=None)
-    assert pl("apply", pl.plan_file("up", "  promote prompts/extraction v1.1.0 to staging\n"))[0] == 0
-    assert pl("apply", pl.plan_file("back", "  rollback prompts/extraction in staging to v1.0.0\n"))[0] == 0
+    assert pl("apply", pl.plan_file("up", "  promote prompts/extraction v1.1.0 to staging\n"), "--auto-approve")[0] == 0
+    assert (
+        pl("apply", pl.plan_file("back", "  rollback prompts/extraction in staging to v1.0.0\n"), "--auto-approve")[0]
+        == 0
+    )
     code, _, err = pl("plan", pl.plan_file("again", "  promote prompts/extraction v1.1.0 to staging\n"))
     assert code == 3
     assert "'rejected': prompts/extraction v1.1.0 was rejected: rolled back in staging to v1.0.0 by plan 'back'" in err
@@ -265,7 +270,7 @@ def test_rollback_rejects_the_version_it_moves_away_from(pl: Planner) -> None:
 def test_rejected_passed_at_plan_time_blocked_at_apply_time(pl: Planner) -> None:
     pl.config("", environments=None)
     saved, pid = pl.saved(pl.plan_file("up", "  promote prompts/extraction v1.1.0 to staging\n"))
-    assert pl("apply", pl.plan_file("rej", "  reject prompts/extraction v1.1.0\n"))[0] == 0
+    assert pl("apply", pl.plan_file("rej", "  reject prompts/extraction v1.1.0\n"), "--auto-approve")[0] == 0
     before = pl.fx.snapshot()
     code, _, err = pl("apply", "--plan", saved, "--require-id", pid)
     assert code == 3 and "plans/up.plan:2:3: error: blocked by policy 'rejected'" in err
@@ -295,7 +300,7 @@ def test_apply_json_reports_logic_rebuilds_and_github_output(
     p = pl.plan_file(
         "rel", "  promote configs/router v1.0.0 to staging\n  promote prompts/extraction v1.1.0 to production\n"
     )
-    code, out, err = pl("apply", p, "--format", "json")
+    code, out, err = pl("apply", p, "--format", "json", "--auto-approve")
     assert code == 0, err
     rep = json.loads(out)
     assert rep["status"] == "applied" and rep["rebuild"] == ["staging"]

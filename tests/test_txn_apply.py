@@ -161,7 +161,8 @@ def test_history_filters(fx: TxnFixture) -> None:
     out = fx.cli("history", "--env", "production", "--format", "json")
     assert [r["plan_name"] for r in json.loads(out.stdout)["applies"]] == ["p"]
     text = fx.cli("history")
-    assert text.returncode == 0 and f"{EXT}/staging: v1.0.0 -> v1.1.0" in text.stdout
+    assert text.returncode == 0 and "    prompts/extraction staging: v1.0.0 -> v1.1.0\n" in text.stdout
+    assert "components/" not in text.stdout  # the component as plans write it, not its tag name
     assert git(fx.repo.remote, "rev-list", "--count", LEDGER_REF) == "2"
 
 
@@ -189,7 +190,7 @@ def test_revert_writes_the_inverse_plan(fx: TxnFixture) -> None:
 
 
 def test_promote_one_liner(fx: TxnFixture) -> None:
-    out = fx.cli("promote", "prompts/extraction", "v1.1.0", "--to", "production")
+    out = fx.cli("promote", "prompts/extraction", "v1.1.0", "--to", "production", "--auto-approve")
     assert out.returncode == 0, out.stderr
     assert fx.peeled(f"refs/tags/{EXT}/production") == fx.commits["ext11"]
     assert fx.kv("production")["prompts/extraction@production"] == b"Extract v1.1\n"
@@ -230,7 +231,7 @@ def test_plan_and_apply_share_one_pipeline(fx: TxnFixture) -> None:
     assert planned["source_file"] == "plans/back.plan"
     [change] = [t for t in planned["tags"] if t["action"] != "noop"]
     assert change["new_commit"] == fx.commits["ext1"] and change["new_version"] == "v1.0.0"
-    applied = fx.cli("apply", str(plan_file), "--format", "json")
+    applied = fx.cli("apply", str(plan_file), "--format", "json", "--auto-approve")
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["plan_id"] == planned["plan_id"]
     assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext1"]

@@ -37,7 +37,7 @@ def write_plan(fx: TxnFixture, text: str, name: str = "rel.plan") -> Path:
 
 
 def test_apply_plan_prints_the_dry_run_then_applies(fx: TxnFixture, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(fx, "apply", str(write_plan(fx, RELEASE))) == 0
+    assert cli(fx, "apply", str(write_plan(fx, RELEASE)), "--auto-approve") == 0
     cap = capsys.readouterr()
     assert 'Plan "rel"' in cap.out and "prompts/extraction  staging: v1.0.0 -> v1.1.0" in cap.out
     assert cap.err.index("planner: reading remote state") < cap.err.index("applied 'rel'")
@@ -46,7 +46,7 @@ def test_apply_plan_prints_the_dry_run_then_applies(fx: TxnFixture, capsys: pyte
 
 def test_apply_format_json_is_alone_on_stdout(fx: TxnFixture, capsys: pytest.CaptureFixture[str]) -> None:
     before = fx.snapshot()["refs"]
-    assert cli(fx, "apply", str(write_plan(fx, RELEASE)), "--format", "json") == 0
+    assert cli(fx, "apply", str(write_plan(fx, RELEASE)), "--format", "json", "--auto-approve") == 0
     cap = capsys.readouterr()
     doc = json.loads(cap.out)  # nothing else on stdout: the dry run went to stderr
     assert 'Plan "rel"' in cap.err
@@ -64,7 +64,7 @@ def test_apply_format_json_is_alone_on_stdout(fx: TxnFixture, capsys: pytest.Cap
     again = json.loads(capsys.readouterr().out)
     assert again["status"] == "noop" and again["tags"] == [] and again["kv_written"] == 0
     assert cli(fx, "apply", str(saved), "--format", "yaml") == 1
-    assert "--format must be text or json" in capsys.readouterr().err
+    assert "Invalid value for '--format': 'yaml' is not one of 'text', 'json'." in capsys.readouterr().err
 
 
 def test_apply_from_inside_the_checkout_without_repo_option(fx: TxnFixture) -> None:
@@ -72,7 +72,7 @@ def test_apply_from_inside_the_checkout_without_repo_option(fx: TxnFixture) -> N
     write_plan(fx, RELEASE)
     env = {**os.environ, **GIT_ENV, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-m", "planner", "apply", "plans/rel.plan"],
+        [sys.executable, "-m", "planner", "apply", "plans/rel.plan", "--auto-approve"],
         cwd=fx.work,
         env=env,
         capture_output=True,
@@ -122,7 +122,7 @@ def test_progress_is_plain_lines_off_a_terminal(fx: TxnFixture, capsys: pytest.C
   promote prompts/extraction from staging to production after checked
 }}
 """
-        assert cli(fx, "apply", str(write_plan(fx, text, "gated.plan"))) == 0
+        assert cli(fx, "apply", str(write_plan(fx, text, "gated.plan")), "--auto-approve") == 0
     assert hits == ["/ok"]
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("planner: ")]
     assert lines == [
@@ -140,7 +140,7 @@ def test_progress_is_plain_lines_off_a_terminal(fx: TxnFixture, capsys: pytest.C
 
 
 def test_rollback_writes_a_checked_plan_and_applies_nothing(fx: TxnFixture, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(fx, "apply", str(write_plan(fx, RELEASE))) == 0
+    assert cli(fx, "apply", str(write_plan(fx, RELEASE)), "--auto-approve") == 0
     capsys.readouterr()
     snap = fx.snapshot()
     out_file = fx.work.parent / "back.plan"
@@ -154,7 +154,7 @@ def test_rollback_writes_a_checked_plan_and_applies_nothing(fx: TxnFixture, caps
     assert fx.snapshot() == snap  # nothing applied
     # the written plan goes through plan and apply like any other
     assert cli(fx, "plan", str(out_file), "--detailed-exitcode") == 2
-    assert cli(fx, "apply", str(out_file)) == 0
+    assert cli(fx, "apply", str(out_file), "--auto-approve") == 0
     assert fx.peeled(f"refs/tags/{EXT}/staging") == fx.commits["ext1"]
     assert fx.kv("staging")["prompts/extraction@staging"] == b"Extract v1\n"
 

@@ -59,7 +59,7 @@ def test_failed_verify_exit_code_via_cli(fx: TxnFixture) -> None:
             f'  verify production get "{base}/bad" expect 200\n}}\n'
         )
         before = fx.snapshot()
-        out = fx.cli("apply", str(plan_file))
+        out = fx.cli("apply", str(plan_file), "--auto-approve")
     assert out.returncode == 1, out.stderr
     assert "undone" in out.stderr and "Traceback" not in out.stderr
     assert fx.snapshot() == before

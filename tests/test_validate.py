@@ -198,7 +198,7 @@ def test_cli_exit_codes_and_github_annotations(fx: TxnFixture, capsys: pytest.Ca
 
 def test_unknown_env_and_format_are_errors(fx: TxnFixture, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["validate", "--format", "xml", "--remote", fx.remote_url]) == 1
-    assert "--format must be text or github" in capsys.readouterr().err
+    assert "Invalid value for '--format': 'xml' is not one of 'text', 'github'." in capsys.readouterr().err
     assert run(["validate", "--env", "-x", "--remote", fx.remote_url]) == 1
     assert "starts with '-'" in capsys.readouterr().err
 

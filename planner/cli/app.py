@@ -17,25 +17,26 @@ from typer._click.core import Command
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
-# Command name -> module under planner.cli, in help order. tests/test_cli_lazy.py checks that
-# every registered command is listed here and nothing else.
+# Command name -> module under planner.cli. `planner --help` lists them in this order, the order of
+# the release workflow: write and review a plan, apply it, look at the result, undo, repair KV, set
+# up. tests/test_cli_lazy.py checks that every registered command is listed here and nothing else.
 COMMANDS: dict[str, str] = {
-    "status": "status",
-    "components": "components",
-    "demo": "demo",
     "check": "check",
-    "graph": "check",
     "plan": "plan",
     "show": "plan",
+    "graph": "check",
     "apply": "apply",
     "promote": "apply",
-    "recover": "apply",
+    "status": "status",
     "history": "apply",
+    "rollback": "rollback",
     "revert": "apply",
+    "recover": "apply",
     "validate": "validate",
     "kv": "kv",
     "sync": "kv",
-    "rollback": "rollback",
+    "components": "components",
+    "demo": "demo",
 }
 
 
@@ -72,7 +73,7 @@ app = typer.Typer(
     cls=LazyGroup,
     help="Release Planner: compile release plans into git tag moves and KV writes; apply them as one transaction.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion: bash, zsh, fish (Typer's own)
     pretty_exceptions_enable=False,
 )
 

@@ -17,24 +17,35 @@ import typer
 
 from planner.changes import ComputedPlan
 from planner.cli.app import app
-from planner.cli.options import RemoteOpt, RepoOpt
+from planner.cli.confirm import confirm_apply
+from planner.cli.options import EnvOpt, FormatOpt, RemoteOpt, RepoOpt
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
 from planner.policy import Invocation
 
+AutoApproveOpt = Annotated[
+    bool, typer.Option("--auto-approve", help="Apply without asking (needed when stdin is not a terminal).")
+]
+
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str], None]]:
-    """A status line on a TTY (rich), plain ``planner: ...`` lines otherwise."""
+    """On a TTY: each step as a clean line, under a spinner showing the current one (rich's
+    ``console.log`` would add a timestamp and a link to this file to every line). Otherwise
+    plain ``planner: ...`` lines, for logs and scripts."""
     if sys.stderr.isatty():
         from rich.console import Console
+        from rich.text import Text
 
-        console = Console(stderr=True)
-        with console.status("apply") as status:
+        from planner.errors import printable
+
+        console = Console(stderr=True, highlight=False)
+        with console.status("applying", spinner="dots") as status:
 
             def log(msg: str) -> None:
-                console.log(msg)
-                status.update(msg)
+                line = Text(f"  {printable(msg)}")  # Text: no markup or emoji codes read from a name
+                console.print(line)
+                status.update(Text(printable(msg)))
 
             yield log
     else:
@@ -154,18 +165,21 @@ def _run_apply(
 
 @app.command()
 def apply(
-    plan_file: Annotated[Path | None, typer.Argument(metavar="[PLAN]", help="A plan file: plan, then apply.")] = None,
+    plan_file: Annotated[Path | None, typer.Argument(metavar="PLAN", help="A plan file: plan, then apply.")] = None,
     plan_json: Annotated[Path | None, typer.Option("--plan", help="Apply exactly this saved plan.json.")] = None,
     require_id: Annotated[
         str | None, typer.Option("--require-id", help="Refuse (exit 7) unless the plan has this id (12+ hex digits).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, or json (a report on stdout).")] = "text",
+    fmt: FormatOpt = "text",
+    auto_approve: AutoApproveOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Apply a plan as one transaction: everything lands, or nothing visible changes."""
-    if fmt not in ("text", "json"):
-        raise PlannerError(f"--format must be text or json, not {fmt!r}")
+    """Apply a plan as one transaction: all of it lands, or nothing.
+
+    `apply PLAN` shows the dry run and asks for `yes` (see --auto-approve); `apply --plan FILE`
+    applies a reviewed plan.json without asking.
+    """
     if (plan_file is None) == (plan_json is None):
         raise PlannerError("give exactly one of PLAN (a plan file) or --plan plan.json")
     rem = _remote(repo, remote)
@@ -188,6 +202,7 @@ def apply(
             read_plan(plan_file), str(plan_file), repo=repo, remote=rem, source_name=source_name(plan_file, repo)
         )
         show_dry_run(plan, repo, fmt)
+        confirm_apply(plan, auto_approve=auto_approve)  # unreviewed: ask first (a saved plan.json was reviewed)
         invocation = Invocation(saved_plan=False, require_id=False)
     if require_id is not None:
         from planner.artifact import match_require_id
@@ -207,13 +222,17 @@ def show_dry_run(plan: ComputedPlan, repo: Path, fmt: str = "text") -> None:
 
 @app.command()
 def promote(
-    component: Annotated[str, typer.Argument(help="type/name, e.g. prompts/extraction")],
-    version: Annotated[str, typer.Argument(help="The version, e.g. v1.1.0")],
+    component: Annotated[str, typer.Argument(metavar="COMPONENT", help="type/name, e.g. prompts/extraction")],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="The version, e.g. v1.1.0")],
     to: Annotated[str, typer.Option("--to", help="The environment.")],
+    auto_approve: AutoApproveOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """edgit-style one-liner: a one-statement plan through the same engine."""
+    """Promote one component version to an environment (asks first).
+
+    edgit-style one-liner: a one-statement plan through the same engine as `apply`.
+    """
     from planner.model import ComponentRef, Version, validate_env
 
     ref, ver, env = ComponentRef.parse(component), Version.parse(version), validate_env(to)
@@ -221,6 +240,7 @@ def promote(
     rem = _remote(repo, remote)
     plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
     show_dry_run(plan, repo)
+    confirm_apply(plan, auto_approve=auto_approve)
     _run_apply(plan, repo, rem, None)
 
 
@@ -247,17 +267,20 @@ def recover(
 
 @app.command()
 def history(
-    component: Annotated[str | None, typer.Argument(help="Only applies touching this type/name.")] = None,
-    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    component: Annotated[
+        str | None, typer.Argument(metavar="COMPONENT", help="Only applies touching this type/name.")
+    ] = None,
+    env: EnvOpt = None,
+    fmt: FormatOpt = "text",
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Every apply recorded in the ledger (refs/planner/ledger), newest first."""
+    """Every apply recorded in the ledger, newest first.
+
+    The ledger is refs/planner/ledger on the remote.
+    """
     from planner.txn.ledger import history as read_history
 
-    if fmt not in ("text", "json"):
-        raise PlannerError(f"--format must be text or json, not {fmt!r}")
     git, rem = Repo(repo), Remote(_remote(repo, remote))
     state = None
     if env is not None:
@@ -282,9 +305,7 @@ def history(
         if r.get("ci_run_url"):
             print(f"    run {r['ci_run_url']}")
         for ch in r["refs"]:
-            before = ch["before_version"] or (ch["before_commit"] or "(none)")[:12]
-            after = ch["after_version"] or ch["after_commit"][:12]
-            print(f"    {ch['ref'].removeprefix('refs/tags/')}: {before} -> {after}")
+            print(f"    {_ref_change(ch)}")
         for k in r["kv"]:
             b = (k["before_sha256"] or "(none)")[:12]
             print(f"    kv {k['namespace']}:{k['key']}: {b} -> {k['after_sha256'][:12]}")
@@ -293,14 +314,34 @@ def history(
             print(f"    {m['kind']} {m['component']} {m['version']}{why}")
 
 
+def _ref_change(ch: Mapping[str, Any]) -> str:
+    """One tag an apply set, written with the component as plans write it (``scripts/router``,
+    not its tag ``logic/scripts/router/production``): ``scripts/router production: v0.9.0 ->
+    v1.0.0-rc.1``, or ``agents/analyzer v1.1.0: created``."""
+    from planner.model import TagName
+
+    tag = TagName.try_parse(ch["ref"])
+    after = ch["after_version"] or ch["after_commit"][:12]
+    if tag is None:  # not one of ours: the ref as it is
+        before = ch["before_version"] or (ch["before_commit"] or "(none)")[:12]
+        return f"{ch['ref'].removeprefix('refs/tags/')}: {before} -> {after}"
+    if tag.is_version:
+        return f"{tag.component} {tag.slot}: created at {ch['after_commit'][:12]}"
+    before = ch["before_version"] or (ch["before_commit"][:12] if ch["before_commit"] else "(none)")
+    return f"{tag.component} {tag.slot}: {before} -> {after}"
+
+
 @app.command()
 def revert(
-    apply_id: Annotated[str, typer.Argument(help="The apply to revert (see `planner history`).")],
+    apply_id: Annotated[str, typer.Argument(metavar="APPLY_ID", help="The apply to revert (see `planner history`).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Write the inverse plan here.")],
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Write the inverse plan of a past apply, for review (then `planner plan` / `apply` it)."""
+    """Write the inverse plan of a past apply, for review.
+
+    Then `planner plan` and `planner apply` it like any plan.
+    """
     from planner.txn.ledger import history as read_history
     from planner.txn.revert import inverse_plan
 

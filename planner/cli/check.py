@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from planner.cli.app import app
-from planner.cli.options import RemoteOpt, RepoOpt
+from planner.cli.options import GraphFormat, RemoteOpt, RepoOpt, TextOrGithub
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
 from planner.gitio import Remote, Repo
@@ -39,25 +39,16 @@ def _emit(diags: list[Diagnostic], sources: dict[str, str], fmt: str) -> None:
             print(d.render(sources.get(d.span.file) if d.span else None))
 
 
-def _format_option(allowed: tuple[str, ...]) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise typer.BadParameter(f"must be one of: {', '.join(allowed)}")
-        return value
-
-    return check
-
-
 @app.command()
 def check(
-    plans: Annotated[list[Path], typer.Argument(help="Plan files to check.")],
+    plans: Annotated[list[Path], typer.Argument(metavar="PLAN", help="Plan files to check.")],
     fmt: Annotated[
-        str, typer.Option("--format", help="text or github.", callback=_format_option(("text", "github")))
+        TextOrGithub, typer.Option("--format", help="Output format (github: workflow annotations).")
     ] = "text",
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Parse and validate plans against the registry and the remote's tags (read-only)."""
+    """Check plans against the registry and remote tags (read-only)."""
     from planner.dryrun import LedgerHistory
     from planner.fileio import read_text_file
     from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
@@ -83,15 +74,15 @@ def check(
 
 @app.command()
 def graph(
-    plan: Annotated[Path, typer.Argument(help="Plan file.")],
-    fmt: Annotated[
-        str,
-        typer.Option("--format", help="text, dot or mermaid.", callback=_format_option(("text", "dot", "mermaid"))),
-    ] = "text",
+    plan: Annotated[Path, typer.Argument(metavar="PLAN", help="The plan file.")],
+    fmt: Annotated[GraphFormat, typer.Option("--format", help="Output format.")] = "text",
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Print the plan's steps in dependency order: levels of steps that may run in parallel."""
+    """Print a plan's steps in dependency order.
+
+    Levels of steps that may run in parallel, as text, Graphviz dot or Mermaid.
+    """
     from planner.dryrun import LedgerHistory
     from planner.graph import to_dot, to_mermaid, to_text
     from planner.lang.compile import compile_file
@@ -99,8 +90,26 @@ def graph(
     registry, state, config = _context(repo, remote)
     ledger = LedgerHistory(Repo(repo), Remote(config.remote))
     compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
+    name = step_names(compiled)
+    levels = [[name[i] for i in level] for level in compiled.levels]
+    edges = [(name[a], name[b]) for a, b in compiled.edges]
     render: dict[str, Callable[[Any, Any], str]] = {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}
-    sys.stdout.write(render[fmt](compiled.levels, compiled.edges))
+    sys.stdout.write(render[fmt](levels, edges))
+
+
+def step_names(compiled: OrderedPlan) -> dict[str, str]:
+    """Step id -> the step in the user's words (as the dry run's step order writes it), never an
+    internal id like ``verify staging#0``; a name two steps share gets a ``(2)``."""
+    from planner.diff import step_to_dict
+    from planner.render.review import step_label
+
+    out: dict[str, str] = {}
+    used: dict[str, int] = {}
+    for s in compiled.steps:
+        label = step_label(step_to_dict(s, 0))
+        used[label] = used.get(label, 0) + 1
+        out[s.id] = label if used[label] == 1 else f"{label} ({used[label]})"
+    return out
 
 
 __all__ = ["check", "graph"]

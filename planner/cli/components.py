@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from planner.cli.app import app
-from planner.cli.options import RepoDirOpt
+from planner.cli.options import FormatOpt, RepoDirOpt
+from planner.model import TYPE_TO_NAMESPACE
 
-components_app = typer.Typer(help="List, show and register components (edgit registry + component.yaml).")
+components_app = typer.Typer(
+    help="List, show and register components.\n\nThe edgit registry (.edgit/components.json) merged with component.yaml files.",
+    no_args_is_help=True,
+)
 app.add_typer(components_app, name="components")
 
 _Repo = RepoDirOpt
-_Fmt = Annotated[str, typer.Option("--format", help="text or json.")]
+_Fmt = FormatOpt
+# edgit's types, from the one list in planner.model, so --help lists them and completes them.
+ComponentType = Enum("ComponentType", {t: t for t in TYPE_TO_NAMESPACE}, type=str)  # type: ignore[misc]
 
 
 def _component_json(c: object) -> dict[str, object]:
@@ -53,11 +60,11 @@ def list_components(repo: _Repo = Path("."), fmt: _Fmt = "text") -> None:
 
 @components_app.command("show")
 def show_component(
-    component: Annotated[str, typer.Argument(help="type/name, or a unique name.")],
+    component: Annotated[str, typer.Argument(metavar="COMPONENT", help="type/name, or a unique name.")],
     repo: _Repo = Path("."),
     fmt: _Fmt = "text",
 ) -> None:
-    """One component: declaration, dependencies and the references found in its YAML."""
+    """One component: declaration, dependencies, YAML references."""
     import json
 
     from planner.errors import PlannerError
@@ -88,15 +95,16 @@ def show_component(
 
 @components_app.command("add")
 def add(
-    path: Annotated[str, typer.Argument(help="A component.yaml manifest, or the component's file.")],
-    type_: Annotated[
-        str | None, typer.Option("--type", help="edgit type (prompt, schema, ...) for a plain file.")
-    ] = None,
+    path: Annotated[str, typer.Argument(metavar="PATH", help="A component.yaml manifest, or the component's file.")],
+    type_: Annotated[ComponentType | None, typer.Option("--type", help="The edgit type, for a plain file.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Component name (default: the file's stem).")] = None,
     repo: _Repo = Path("."),
 ) -> None:
-    """Register a component in .edgit/components.json (byte-compatible with edgit)."""
+    """Register a component in .edgit/components.json.
+
+    The file is written byte-compatible with edgit's own.
+    """
     from planner.registry import add_component
 
-    c = add_component(repo, path, type_=type_, name=name)
+    c = add_component(repo, path, type_=type_.value if type_ is not None else None, name=name)
     print(f"registered {c.ref} ({c.path}, prefix {c.prefix})", file=sys.stderr)

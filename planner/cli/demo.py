@@ -17,7 +17,10 @@ def demo(
         Path | None, typer.Option("--keep", help="Build the demo in this (new or empty) directory and keep it.")
     ] = None,
 ) -> None:
-    """Build a demo repository (edgit tags, a bare remote), then plan and apply a release against it."""
+    """Build a demo repository and run a release against it.
+
+    edgit tags, a bare remote and a SQLite KV store; then plan, apply and inspect a release.
+    """
     from planner.demo import build_demo_repo
     from planner.errors import PlannerError
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
-from planner.cli.options import RemoteOpt, RepoDirOpt, RepoOpt
+from planner.cli.options import EnvOpt, FormatOpt, RemoteOpt, RepoDirOpt, RepoOpt
 from planner.config import PlannerConfig, load_config
 from planner.errors import EXIT_CHANGES, PlannerError
 from planner.gitio import Remote, Repo
@@ -21,17 +21,11 @@ from planner.kv.sync import DesiredKey, KeyStatus, SyncError, compare, derive_ke
 from planner.model import ComponentRef, ModelError, Version, parse_slot
 from planner.state import RepoState, snapshot
 
-kv_app = typer.Typer(help="Read the KV namespaces the runtime reads: get, ls, diff.", no_args_is_help=True)
+kv_app = typer.Typer(help="Read what the runtime reads from KV: get, ls, diff.", no_args_is_help=True)
 app.add_typer(kv_app, name="kv")
-
-EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
-FormatOpt = Annotated[str, typer.Option("--format", help="text or json.")]
-
-
-def _format(fmt: str) -> str:
-    if fmt not in ("text", "json"):
-        raise PlannerError(f"--format must be text or json, not {fmt!r}")
-    return fmt
+ComponentsArg = Annotated[
+    list[str] | None, typer.Argument(metavar="COMPONENT", help="Only these components (type/name).")
+]
 
 
 def _known(cfg: PlannerConfig, env: str, repo: Path, state: RepoState | None) -> str:
@@ -56,6 +50,20 @@ def _known(cfg: PlannerConfig, env: str, repo: Path, state: RepoState | None) ->
     return check_known_env(env, cfg, remote_envs)
 
 
+def _remote_state(cfg: PlannerConfig, env: str | None, repo: Path) -> RepoState | None:
+    """The remote's tags, when they are what names the environments: no ``--env``, no
+    ``environments`` in planner.toml, inside a git repository. Else None (nothing is read)."""
+    if env is not None or cfg.environments:
+        return None
+    from planner.workspace import WorkspaceProblem, find_workspace
+
+    try:
+        find_workspace(repo)
+    except WorkspaceProblem:
+        return None
+    return snapshot(Repo(repo), Remote(cfg.remote))
+
+
 def _envs(cfg: PlannerConfig, env: str | None, state: RepoState | None = None, *, repo: Path) -> list[str]:
     if env:
         return [_known(cfg, env, repo, state)]
@@ -72,7 +80,10 @@ def kv_get(
     env: EnvOpt = None,
     repo: RepoDirOpt = Path("."),
 ) -> None:
-    """Print the raw bytes stored for COMPONENT@SLOT (the first configured key layout)."""
+    """Print the raw bytes stored for COMPONENT@SLOT.
+
+    Read under the first configured key layout.
+    """
     comp_text, sep, slot_text = target.rpartition("@")
     if not sep:
         raise PlannerError(f"expected COMPONENT@SLOT, e.g. prompts/extraction@staging, not {target!r}")
@@ -102,15 +113,14 @@ def kv_get(
 
 @kv_app.command("ls")
 def kv_ls(
-    prefix: Annotated[str, typer.Argument(help="Only keys starting with this.")] = "",
+    prefix: Annotated[str, typer.Argument(metavar="PREFIX", help="Only keys starting with this.")] = "",
     env: EnvOpt = None,
     fmt: FormatOpt = "text",
     repo: RepoDirOpt = Path("."),
 ) -> None:
     """List the keys of each environment's namespace."""
-    _format(fmt)
     cfg = load_config(repo)
-    targets = open_stores(cfg, _envs(cfg, env, repo=repo))
+    targets = open_stores(cfg, _envs(cfg, env, _remote_state(cfg, env, repo), repo=repo))
     try:
         listing = {e: t.store.list_keys(prefix) for e, t in targets.items()}
     finally:
@@ -155,6 +165,7 @@ def _print_statuses(statuses: list[KeyStatus], fmt: str, problems: list[str], *,
     for s in shown:
         old = s.old_sha256[:12] if s.old_sha256 else "(missing)"
         print(f"{s.action:8} {s.env:12} {s.key}  {old} -> {s.new_sha256[:12]}")
+    sys.stdout.flush()  # the summary after the rows when both streams go to one place
     print(f"{len(shown)} key(s) differ, {len(statuses) - len(shown)} in sync", file=sys.stderr)
 
 
@@ -164,15 +175,17 @@ def _problems_error(problems: list[str], what: str) -> SyncError:
 
 @kv_app.command("diff")
 def kv_diff(
-    components: Annotated[list[str] | None, typer.Argument(help="Only these components (type/name).")] = None,
+    components: ComponentsArg = None,
     env: EnvOpt = None,
     remote: RemoteOpt = None,
     fmt: FormatOpt = "text",
     repo: RepoOpt = Path("."),
 ) -> int:
-    """Every key whose content differs from what the env tags say. Exit 2 if any differ, 1 if a
-    component's keys could not be derived (the others are still compared)."""
-    _format(fmt)
+    """Every key whose content differs from what the env tags say.
+
+    Exit 2 if any differ, 1 if a component's keys could not be derived (the others are still
+    compared).
+    """
     targets, statuses, _, problems = _derive(components, env, remote, repo)
     close_stores(targets)
     _print_statuses(statuses, fmt, problems)
@@ -183,18 +196,18 @@ def kv_diff(
 
 @app.command()
 def sync(
-    components: Annotated[list[str] | None, typer.Argument(help="Only these components (type/name).")] = None,
+    components: ComponentsArg = None,
     env: EnvOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
     remote: RemoteOpt = None,
     fmt: FormatOpt = "text",
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Re-derive KV from the env tags on the remote: show what would change, then write it in bulk.
+    """Repair KV from the env tags on the remote.
 
-    A component whose keys cannot be derived is a warning; every other component is still synced,
-    and the command exits 1 at the end."""
-    _format(fmt)
+    Shows what would change, then writes it in bulk. A component whose keys cannot be derived is
+    a warning; every other component is still synced, and the command exits 1 at the end.
+    """
     targets, statuses, desired, problems = _derive(components, env, remote, repo)
     try:
         _print_statuses(statuses, fmt, problems)

@@ -8,7 +8,7 @@ to a transport helper (``fd::``, ``ext::``) is refused before git runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -60,3 +60,13 @@ RemoteOpt = Annotated[
         "--remote", help="Remote name, URL or path (default: planner.toml, else origin).", callback=check_remote_opt
     ),
 ]
+
+# The enumerated --format values. As Literal types Typer lists them in --help (`<text|json>`),
+# completes them, and rejects anything else with one usage message for every command.
+TextOrJson = Literal["text", "json"]
+TextOrGithub = Literal["text", "github"]
+RenderFormat = Literal["text", "markdown", "json"]
+GraphFormat = Literal["text", "dot", "mermaid"]
+
+FormatOpt = Annotated[TextOrJson, typer.Option("--format", help="Output format (json: on stdout alone).")]
+EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]

@@ -10,33 +10,29 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
-from planner.cli.options import RemoteOpt, RepoDirOpt, RepoOpt
+from planner.cli.options import RemoteOpt, RenderFormat, RepoDirOpt, RepoOpt
 from planner.errors import EXIT_CHANGES, EXIT_OK, PlannerError
 
-FORMATS = ("text", "markdown", "json")
-
-
-def _check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise PlannerError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return fmt
+RenderFormatOpt = Annotated[RenderFormat, typer.Option("--format", help="Output format.")]
 
 
 @app.command()
 def plan(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="The plan file (plans/*.plan).")],
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Save the plan artifact (plan.json) here.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+    fmt: RenderFormatOpt = "text",
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")
     ] = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Compile PLAN against the remote and the KV stores and show every change it would make."""
+    """Show every change a plan would make (the dry run).
+
+    PLAN is compiled against the remote's tags and the KV stores; nothing is changed.
+    """
     from planner.dryrun import run_plan
 
-    _check_format(fmt)
     result = run_plan(plan_file, repo=repo, remote=remote)
     _emit(result.render(fmt, color_stream=sys.stdout))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -63,13 +59,12 @@ def plan(
 @app.command()
 def show(
     plan_json: Annotated[Path, typer.Argument(metavar="PLAN_JSON", help="A plan.json written by `planner plan -o`.")],
-    fmt: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+    fmt: RenderFormatOpt = "text",
     repo: RepoDirOpt = Path("."),
 ) -> None:
-    """Render a saved plan."""
+    """Render a saved plan.json."""
     from planner.dryrun import load_plan_file, rendered
 
-    _check_format(fmt)
     saved = load_plan_file(plan_json)
     _emit(rendered(saved, fmt, repo=repo, color_stream=sys.stdout))
 

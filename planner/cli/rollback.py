@@ -57,7 +57,7 @@ def rollback_text(component: str, env: str, version: str, *, resolved: bool) -> 
 
 @app.command()
 def rollback(
-    component: Annotated[str, typer.Argument(help="type/name, e.g. prompts/extraction")],
+    component: Annotated[str, typer.Argument(metavar="COMPONENT", help="type/name, e.g. prompts/extraction")],
     env: Annotated[str, typer.Option("--env", help="The environment to roll back.")],
     to: Annotated[
         str | None, typer.Option("--to", help="The version (default: the previous target, from the ledger).")
@@ -68,7 +68,10 @@ def rollback(
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Write a rollback plan for review (checked, dry run printed; nothing is applied)."""
+    """Write a rollback plan for review (nothing is applied).
+
+    The plan is checked and its dry run printed before the file is written.
+    """
     from planner.cli.apply import _remote, compile_and_plan, show_dry_run
     from planner.model import ComponentRef, Version, validate_env
 

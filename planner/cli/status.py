@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from planner.cli.app import app
-from planner.cli.options import RemoteOpt, RepoOpt
+from planner.cli.options import EnvOpt, FormatOpt, RemoteOpt, RepoOpt
 
 
 def render_table(doc: dict[str, Any]) -> str:
@@ -39,18 +39,17 @@ def render_table(doc: dict[str, Any]) -> str:
 
 @app.command()
 def status(
-    component: Annotated[str | None, typer.Argument(help="Only this component (type/name, or a unique name).")] = None,
-    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    component: Annotated[
+        str | None, typer.Argument(metavar="COMPONENT", help="Only this component (type/name, or a unique name).")
+    ] = None,
+    env: EnvOpt = None,
     remote: RemoteOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    fmt: FormatOpt = "text",
     repo: RepoOpt = Path("."),
 ) -> None:
     """What each environment points at, with semver-sorted versions."""
-    from planner.errors import PlannerError
     from planner.status import dump_json, status_document
 
-    if fmt not in ("text", "json"):
-        raise PlannerError(f"unknown --format {fmt!r}: use text or json")
     doc, warnings = status_document(repo, component=component, env=env, remote=remote)
     for w in warnings:
         print(w, file=sys.stderr)

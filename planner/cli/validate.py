@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from planner.cli.app import app
-from planner.cli.options import RemoteOpt, RepoOpt
+from planner.cli.options import RemoteOpt, RepoOpt, TextOrGithub
 from planner.errors import EXIT_ERROR, PlannerError
 from planner.gitio import Remote, Repo
 
@@ -20,7 +20,9 @@ def validate(
         list[Path] | None,
         typer.Argument(metavar="PATH", help="YAML files or directories (default: the repository)."),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, or github (workflow annotations).")] = "text",
+    fmt: Annotated[
+        TextOrGithub, typer.Option("--format", help="Output format (github: workflow annotations).")
+    ] = "text",
     env: Annotated[
         str | None,
         typer.Option("--env", help="Check references as they resolve in ENV (slot-less ones too), and ENV's KV."),
@@ -28,8 +30,11 @@ def validate(
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
-    """Report YAML component references that do not resolve: unregistered, untagged, or not (or
-    differently) synced to KV. Exit 1 on any error."""
+    """Check component references in YAML files.
+
+    Exit 1 on any error. Reports references that do not resolve: unregistered, untagged, or not (or differently)
+    synced to KV.
+    """
     from planner.config import load_config
     from planner.model import validate_env
     from planner.registry import load_registry
@@ -37,8 +42,6 @@ def validate(
     from planner.validate import config_targets
     from planner.validate import validate as run_validate
 
-    if fmt not in ("text", "github"):
-        raise PlannerError(f"--format must be text or github, not {fmt!r}")
     cfg = load_config(repo)
     if env is not None:
         validate_env(env)

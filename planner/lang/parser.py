@@ -16,6 +16,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from planner.errors import Diagnostic, DiagnosticError, Span
 from planner.lang import ast
+from planner.model import version_suggestion
 
 GRAMMAR_FILE = "plan.lark"
 
@@ -222,6 +223,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
     else:  # pragma: no cover - lark has no other UnexpectedInput kinds
         base, expected = "syntax error", set()
     message = f"syntax error: {friendly}" if friendly else f"syntax error: {base}"
+    word = str(exc.token) if isinstance(exc, UnexpectedToken) else ""
+    if word.startswith(("v", "V")) and (hint := version_suggestion(word)):  # `v1.1`: the 'v' is there
+        message = f"syntax error: incomplete version '{word}' (did you mean {hint}?)"
     notes = (f"expected {_describe_expected(expected)}",) if expected else ()
     if friendly:
         notes = (f"found {base.removeprefix('unexpected ')}", *notes)

@@ -105,6 +105,12 @@ def _similarity(word: str, choice: str) -> float:
     return difflib.SequenceMatcher(None, word, choice).ratio()
 
 
+def _branches(config: PlannerConfig) -> list[str]:
+    from planner.gitrefs import branch_names
+
+    return branch_names(Repo(config.root), Remote(config.remote))
+
+
 def _suggest(word: str, choices: Sequence[str]) -> str:
     scored = [(_similarity(word, c), c) for c in choices]
     best = max(scored, default=(0.0, ""), key=lambda sc: sc[0])
@@ -222,7 +228,15 @@ def _check_env(ctx: _Ctx, w: ast.Word) -> str | None:
             f"planner.toml lists: {', '.join(envs)}",
         )
         return None
+    if envs is None and (hint := _new_env_hint(ctx, env)):  # `to stagng` starts a new environment
+        ctx.sink.warning(f"'{env}' is a new environment: no component has a tag in it yet{hint}", w.span)
     return env
+
+
+def _new_env_hint(ctx: _Ctx, env: str) -> str:
+    """`` (did you mean 'staging'?)`` when ``env`` is in no tag on the remote but close to one that is."""
+    known = ctx.state.env_names()
+    return "" if env in known else _suggest(env, known)
 
 
 def _check_ref(ctx: _Ctx, w: ast.Word) -> bool:
@@ -304,7 +318,8 @@ def resolve(
     for i, comp, v, s in creates:
         commit = commits.get(s.ref.text)
         if commit is None:
-            sink.error(f"cannot resolve '{s.ref.text}' to a commit (not a branch, tag or commit)", s.ref.span)
+            hint = _suggest(s.ref.text, _branches(config))  # `at mian`: did you mean 'main'?
+            sink.error(f"cannot resolve '{s.ref.text}' to a commit (not a branch, tag or commit){hint}", s.ref.span)
         key = (comp, v)
         if key in create_span:
             sink.error(f"version {v} of {comp} is created twice (first at {create_span[key]})", s.version.span)
