@@ -129,3 +129,4 @@ class OrderedPlan:
     diagnostics: tuple[Diagnostic, ...] = ()  # warnings that did not stop compilation
     edges: tuple[tuple[str, str], ...] = ()  # (before id, after id), sorted; for `planner graph`
     marks: tuple[Mark, ...] = ()  # reject/override statements, in statement order
+    new_environments: tuple[str, ...] = ()  # `create environment` declarations moved into, in order

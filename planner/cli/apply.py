@@ -206,16 +206,31 @@ def promote(
     component: Annotated[str, typer.Argument(help="type/name, e.g. prompts/extraction")],
     version: Annotated[str, typer.Argument(help="The version, e.g. v1.1.0")],
     to: Annotated[str, typer.Option("--to", help="The environment.")],
+    new_env: Annotated[
+        bool, typer.Option("--new-env", help="The environment is new: `create environment` in the plan.")
+    ] = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
     """edgit-style one-liner: a one-statement plan through the same engine."""
+    import dataclasses
+
+    from planner.errors import DiagnosticError
     from planner.model import ComponentRef, Version, validate_env
 
     ref, ver, env = ComponentRef.parse(component), Version.parse(version), validate_env(to)
-    text = f'plan "promote-{ref.name}-{ver}-{env}" {{\n  promote {ref} {ver} to {env}\n}}\n'
+    declare = f"  create environment {env}\n" if new_env else ""
+    text = f'plan "promote-{ref.name}-{ver}-{env}" {{\n{declare}  promote {ref} {ver} to {env}\n}}\n'
     rem = _remote(repo, remote)
-    plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
+    try:
+        plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
+    except DiagnosticError as exc:  # the plan's own hint names a statement this command writes
+        hint = f"to start a new environment, write: create environment {env}"
+        exc.diagnostics = [
+            dataclasses.replace(d, notes=tuple("pass --new-env to create it" if n == hint else n for n in d.notes))
+            for d in exc.diagnostics
+        ]
+        raise
     show_dry_run(plan, repo)
     _run_apply(plan, repo, rem, None)
 

@@ -98,7 +98,17 @@ class Override:
     after: tuple[Word, ...] = ()
 
 
-Statement = Create | Promote | Copy | Rollback | VerifyStmt | Reject | Override
+@dataclass(frozen=True)
+class NewEnvironment:
+    """``create environment ENV``: this plan may move components into ENV though it has no tags yet."""
+
+    env: Word
+    span: Span
+    label: Word | None = None
+    after: tuple[Word, ...] = ()
+
+
+Statement = Create | Promote | Copy | Rollback | VerifyStmt | Reject | Override | NewEnvironment
 
 
 @dataclass(frozen=True)

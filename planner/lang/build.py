@@ -138,6 +138,10 @@ class _Builder(Transformer[Token, ast.Plan]):
         reason = self._word(rest[0], quoted=True) if rest else None
         return ast.Override(comps, self._word(version), reason, self._span(kw, rest[0] if rest else version))
 
+    def new_env(self, children: list[Any]) -> ast.NewEnvironment:
+        kw, env = children
+        return ast.NewEnvironment(self._word(env), self._span(kw, env))
+
 
 def build(tree: Tree[Token], filename: str) -> ast.Plan:
     """Transform a parse tree into the AST; errors raised inside arrive unwrapped."""

@@ -85,6 +85,7 @@ def _compile(
         diagnostics=tuple(diags),
         edges=tuple(sorted(res.edges)),
         marks=res.marks,
+        new_environments=res.new_envs,
     )
 
 

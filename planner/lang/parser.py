@@ -206,8 +206,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
         column = len(text) - (text.rfind("\n") + 1) + 1
     span = Span(filename, line, column if isinstance(column, int) and column > 0 else 1)
     friendly = _match_example(exc)
+    pos = exc.pos_in_stream if isinstance(exc.pos_in_stream, int) else len(text)
+    if friendly == "missing environment after 'to'" and text[:pos].rstrip().endswith("environment"):
+        friendly = "missing environment name after 'create environment'"  # the same parser state
     if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream if isinstance(exc.pos_in_stream, int) else -1
         char = text[pos] if 0 <= pos < len(text) else ""
         base = f"unexpected character {char!r}"
         expected = exc.allowed or set()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from planner.config import PlannerConfig
+from planner.config import PlannerConfig, check_known_env
 from planner.errors import Diagnostic, DiagnosticSink, PlannerError, Span
 from planner.lang import ast
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef, ModelError, Prefix, Version, validate_env
@@ -67,6 +67,7 @@ class Resolved:
     edges: tuple[tuple[str, str], ...]  # (before, after)
     diagnostics: tuple[Diagnostic, ...]
     marks: tuple[Mark, ...] = ()  # reject/override, in statement order; not ordered (no edges)
+    new_envs: tuple[str, ...] = ()  # `create environment` declarations that this plan moves into
 
 
 @dataclass
@@ -92,6 +93,8 @@ class _Ctx:
     # Each known component -> the one ComponentRef object used for it throughout: lookups of an
     # identical key skip the dataclass __eq__ (~50,000 calls on a 10,000-statement plan).
     canon: dict[ComponentRef, ComponentRef] = field(default_factory=dict)
+    remote_envs: frozenset[str] = frozenset()  # environments with tags on the remote
+    new_envs: dict[str, ast.NewEnvironment] = field(default_factory=dict)  # accepted declarations
 
 
 def _similarity(word: str, choice: str) -> float:
@@ -222,7 +225,55 @@ def _check_env(ctx: _Ctx, w: ast.Word) -> str | None:
             f"planner.toml lists: {', '.join(envs)}",
         )
         return None
+    if envs is None and env not in ctx.remote_envs and env not in ctx.new_envs:
+        try:  # the known set and the did-you-mean of `--env` (planner.config), at this word
+            check_known_env(env, ctx.config, sorted(ctx.remote_envs), declared=sorted(ctx.new_envs))
+        except PlannerError as exc:
+            ctx.sink.error(exc.message, w.span, f"to start a new environment, write: create environment {env}")
+            return None
     return env
+
+
+def _declare_envs(ctx: _Ctx, stmts: Sequence[ast.Statement]) -> None:
+    """``create environment E`` statements -> the new environments this plan may move into."""
+    listed = ctx.config.environments
+    for s in stmts:
+        if not isinstance(s, ast.NewEnvironment):
+            continue
+        if s.label is not None or s.after:
+            where = s.label.span if s.label is not None else s.after[0].span
+            ctx.sink.error("'create environment' runs no step: it takes no label and no 'after'", where)
+        try:
+            env = validate_env(s.env.text)
+        except ModelError as exc:
+            ctx.sink.error(exc.message, s.env.span)
+            continue
+        if env in ctx.new_envs:
+            ctx.sink.error(f"environment '{env}' is created twice (first at {ctx.new_envs[env].span})", s.env.span)
+        elif listed is not None and env not in listed:
+            ctx.sink.error(
+                f"environment '{env}' is not in planner.toml's environments; add it there to create it",
+                s.env.span,
+                f"planner.toml lists: {', '.join(listed)}",
+            )
+        elif env in ctx.remote_envs:
+            ctx.sink.items.append(
+                Diagnostic("note", f"environment '{env}' already has tags on the remote; nothing to create", s.span)
+            )
+        else:
+            ctx.new_envs[env] = s
+
+
+def _new_envs(ctx: _Ctx, moved: set[str]) -> tuple[str, ...]:
+    """The declared environments a move goes into; each is a warning, so the review shows it."""
+    out = []
+    for env, s in ctx.new_envs.items():
+        if env in moved:
+            out.append(env)
+            ctx.sink.warning(f"creates environment '{env}' (it has no tags on the remote yet)", s.span)
+        else:
+            ctx.sink.warning(f"environment '{env}' is created but no statement moves a component into it", s.span)
+    return tuple(out)
 
 
 def _check_ref(ctx: _Ctx, w: ast.Word) -> bool:
@@ -269,12 +320,15 @@ def resolve(
     resolve_refs: RefResolver | None = None,
 ) -> Resolved:
     """Check ``plan`` and produce its steps and ordering edges; errors are in ``diagnostics``."""
-    ctx = _Ctx(registry, state, config, ledger)
+    ctx = _Ctx(registry, state, config, ledger, remote_envs=frozenset(state.env_names()))
     _universe(ctx)
+    _declare_envs(ctx, plan.statements)
     sink = ctx.sink
     labels = _labels(ctx, plan)
     stmts = plan.statements
-    comps = [[] if isinstance(s, ast.VerifyStmt) else _components(ctx, s.components) for s in stmts]
+    comps = [
+        [] if isinstance(s, ast.VerifyStmt | ast.NewEnvironment) else _components(ctx, s.components) for s in stmts
+    ]
     stmt_steps: list[list[str]] = [[] for _ in stmts]
 
     # 1. creates: resolve every REF of the plan in one batch.
@@ -507,7 +561,8 @@ def resolve(
                 continue
             edges.extend((a, b) for a in stmt_steps[j] for b in stmt_steps[i])
     marks = _marks(ctx, stmts, comps)
-    return Resolved(tuple(steps), tuple(dict.fromkeys(edges)), tuple(sink.items), marks)
+    new_envs = _new_envs(ctx, set(by_env))
+    return Resolved(tuple(steps), tuple(dict.fromkeys(edges)), tuple(sink.items), marks, new_envs)
 
 
 def _marks(
