@@ -80,14 +80,14 @@ def plan_source(
     ``source_name`` is what the artifact records (repository-relative, so ids do not depend on
     where the checkout lives)."""
     from planner.kv.bindings import open_stores
-    from planner.lang.compile import compile_text
+    from planner.lang.compile import Inputs, compile_text
 
     cfg = load_config(repo)
     rem = remote or cfg.remote
     cfg = dataclasses.replace(cfg, remote=rem)  # the remote this run reads, for every stage
     registry = load_registry(repo)
     state = snapshot(rem, repo)
-    ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=LedgerHistory(repo, rem))
+    ordered = compile_text(text, filename, Inputs(registry, state, cfg, LedgerHistory(repo, rem)))
     if source_name is not None:
         ordered = dataclasses.replace(ordered, source_file=source_name)
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})

@@ -156,7 +156,7 @@ def test_syntax_error_names_the_statement(fx: TxnFixture, capsys: pytest.Capture
 
 def test_library_lists_the_new_environments(fx: TxnFixture) -> None:
     from planner.config import load_config
-    from planner.lang.compile import compile_text
+    from planner.lang.compile import Inputs, compile_text
     from planner.registry import load_registry
     from planner.state import snapshot
 
@@ -164,13 +164,8 @@ def test_library_lists_the_new_environments(fx: TxnFixture) -> None:
         'plan "t" {\n  create environment qa\n  promote prompts/extraction from qa to staging\n'
         "  promote prompts/extraction v1.1.0 to qa\n}\n"
     )
-    plan = compile_text(
-        text,
-        "t.plan",
-        registry=load_registry(fx.work),
-        state=snapshot(fx.remote_url, fx.work),
-        config=load_config(fx.work),
-    )
+    inputs = Inputs(load_registry(fx.work), snapshot(fx.remote_url, fx.work), load_config(fx.work))
+    plan = compile_text(text, "t.plan", inputs)
     assert plan.new_environments == ("qa",)
     # the copy out of the new environment is ordered after the move into it
     assert [s.id for s in plan.steps] == ["move prompts/extraction@qa", "move prompts/extraction@staging"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from planner.lang.resolve import _suggest
+from planner.lang.passes.names import suggest as _suggest
 
 
 def test_name_part_decides() -> None:

@@ -12,22 +12,27 @@ import typer
 
 from planner.cli.app import app
 from planner.cli.options import RemoteOpt, RepoOpt
-from planner.config import PlannerConfig, load_config
+from planner.config import load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
-from planner.registry import Registry, load_registry
-from planner.state import RepoState, snapshot
+from planner.registry import load_registry
+from planner.state import snapshot
 
 if TYPE_CHECKING:
+    from planner.lang.scope import Inputs
     from planner.steps import OrderedPlan
 
 
-def _context(repo: Path, remote: str | None) -> tuple[Registry, RepoState, PlannerConfig]:
+def _inputs(repo: Path, remote: str | None) -> Inputs:
+    """What the plans are compiled against: read once for every plan of the command."""
+    from planner.dryrun import LedgerHistory
+    from planner.lang.scope import Inputs
+
     config = load_config(repo)
     if remote is not None:
         config = dataclasses.replace(config, remote=remote)  # the remote this run reads, for every stage
     registry = load_registry(repo)
     state = snapshot(config.remote, repo)
-    return registry, state, config
+    return Inputs(registry, state, config, LedgerHistory(repo, config.remote))  # ledger read only if needed
 
 
 def _emit(diags: list[Diagnostic], sources: dict[str, str], fmt: str) -> None:
@@ -57,17 +62,15 @@ def check(
     repo: RepoOpt = Path("."),
 ) -> None:
     """Parse and validate plans against the registry and the remote's tags (read-only)."""
-    from planner.dryrun import LedgerHistory
     from planner.fileio import read_text_file
     from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
 
-    registry, state, config = _context(repo, remote)
-    ledger = LedgerHistory(repo, remote or config.remote)  # read only if a plan needs it
+    inputs = _inputs(repo, remote)
     errors = warnings = 0
     for plan in plans:
         sources: dict[str, str] = {}
         try:
-            compiled = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
+            compiled = compile_file(plan, inputs)
             diags = list(compiled.diagnostics)
             sources = {compiled.source_file: read_text_file(plan)}
         except DiagnosticError as exc:
@@ -91,13 +94,10 @@ def graph(
     repo: RepoOpt = Path("."),
 ) -> None:
     """Print the plan's steps in dependency order: levels of steps that may run in parallel."""
-    from planner.dryrun import LedgerHistory
     from planner.graph import to_dot, to_mermaid, to_text
     from planner.lang.compile import compile_file
 
-    registry, state, config = _context(repo, remote)
-    ledger = LedgerHistory(repo, remote or config.remote)
-    compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
+    compiled: OrderedPlan = compile_file(plan, _inputs(repo, remote))
     render: dict[str, Callable[[Any, Any], str]] = {"text": to_text, "dot": to_dot, "mermaid": to_mermaid}
     sys.stdout.write(render[fmt](compiled.levels, compiled.edges))
 

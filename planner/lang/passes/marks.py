@@ -1,0 +1,32 @@
+"""``reject`` / ``override``: marks on versions, recorded when the plan is applied (never ordered)."""
+
+from __future__ import annotations
+
+from planner.lang import ast
+from planner.lang.passes.names import version
+from planner.lang.scope import Scope
+from planner.steps import Mark, Override, Reject
+
+# statement -> the mark it records: a statement of reject's shape is one row here.
+MARK_OF: dict[type[ast.Reject | ast.Override], type[Reject | Override]] = {ast.Reject: Reject, ast.Override: Override}
+
+
+def resolve_marks(ctx: Scope) -> None:
+    """Pass: marks on versions tagged on the remote, in statement order (the first of a repeat wins)."""
+    out: dict[str, Mark] = {}
+    for i, s in enumerate(ctx.stmts):
+        if not isinstance(s, ast.Reject | ast.Override):
+            continue
+        v = version(ctx, s.version)
+        if v is None:
+            continue
+        cls = MARK_OF[type(s)]
+        reason = s.reason.text if s.reason else ""
+        for comp, _ in ctx.comps[i]:
+            mark = cls(comp, v, reason, s.span)
+            cs = ctx.state.component(comp)
+            if cs is None or v not in cs.versions:
+                ctx.sink.error(f"{mark.kind} {comp} {v}: that version has no tag on the remote", s.version.span)
+                continue
+            out.setdefault(mark.id, mark)
+    ctx.marks = tuple(out.values())
