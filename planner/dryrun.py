@@ -7,6 +7,7 @@ one ``get_many`` per KV namespace. Writes nothing to the remote or the KV stores
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,7 +19,7 @@ from planner.config import load_config
 from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
 from planner.model import ComponentRef, Version
-from planner.policy import Violation, ledger_history
+from planner.policy import Violation
 from planner.registry import Registry, load_registry
 from planner.render.review import RenderContext
 from planner.state import snapshot
@@ -46,6 +47,22 @@ def render_context(repo: Path) -> RenderContext:
     except PlannerError:
         return RenderContext()
     return RenderContext(protected=settings.protected, order=settings.order or ())
+
+
+def ledger_history(repo: Path | str, remote: str, head: str | None = None) -> Callable[[], Sequence[Mapping[str, Any]]]:
+    """A lazy reader of the remote's ledger records, newest first, for ``planner.policy.check``
+    (kept here so the policies never import ``planner.txn``, which imports them). With ``head``
+    (the ledger commit from the snapshot already taken) no second ``ls-remote`` is needed."""
+
+    def read() -> Sequence[Mapping[str, Any]]:
+        from planner.txn import ledger
+
+        if head is None:
+            return ledger.history(repo, remote)
+        ledger.fetch_ledger(repo, remote, head)
+        return ledger.read_records(repo, head)
+
+    return read
 
 
 class LedgerHistory:

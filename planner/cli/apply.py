@@ -93,7 +93,8 @@ def policy_precheck(
 
     def check_now(remote_refs: Mapping[str, tuple[str, str]]) -> None:
         from planner.config import load_config
-        from planner.policy import check, ledger_history, raise_if_blocked
+        from planner.dryrun import ledger_history
+        from planner.policy import check, raise_if_blocked
         from planner.state import build_state
 
         state = build_state(remote, remote_refs)
