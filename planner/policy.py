@@ -31,6 +31,7 @@ from planner.errors import EXIT_POLICY, Diagnostic, PlannerError, Span
 from planner.model import TagName
 from planner.policy_settings import NOW_ENV, Freeze, PolicySettings, load_settings, now
 from planner.state import RepoState
+from planner.steps import MARKS
 
 
 class PolicyError(PlannerError):
@@ -150,7 +151,7 @@ def plan_marks(plan: ComputedPlan) -> list[dict[str, Any]]:
     """
     out: list[dict[str, Any]] = []
     for s in plan.steps:
-        if s.get("kind") in ("reject", "override"):
+        if s.get("kind") in MARKS:
             out.append(
                 {
                     "kind": s["kind"],

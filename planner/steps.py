@@ -108,6 +108,7 @@ class Override:
 
 
 Mark = Reject | Override  # policy marks: recorded when applied, never executed (OrderedPlan.marks)
+MARKS: dict[str, type[Mark]] = {"reject": Reject, "override": Override}  # kind -> step (ast.MARK_STATEMENTS)
 Step = CreateVersion | MoveEnv | Verify | Reject | Override
 
 

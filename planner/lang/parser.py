@@ -19,7 +19,7 @@ from planner.lang import ast
 
 GRAMMAR_FILE = "plan.lark"
 
-# Terminal names -> words a plan author understands.
+# Terminal names -> words a plan author understands (the named patterns).
 _WORDS: dict[str, str] = {
     "COMPONENT": "a component (type/name, a bare name, a glob like prompts/*, or a [list])",
     "LABEL": "a label",
@@ -29,21 +29,8 @@ _WORDS: dict[str, str] = {
     "STRING": 'a quoted string ("...")',
     "STATUS": "an HTTP status code like 200",
     "DURATION": "a duration like 30s, 500ms, 2m",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "PLAN": "'plan'",
-    "CREATE": "'create'",
-    "PROMOTE": "'promote'",
-    "ROLLBACK": "'rollback'",
-    "VERIFY": "'verify'",
-    "REJECT": "'reject'",
-    "OVERRIDE": "'override'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "COMMA": "','",
-    "COLON": "':'",
     "$END": "end of file",
-}
+}  # keywords and punctuation need no entry: they are shown as written ('create', '}')
 
 # Common mistakes -> friendly messages (lark's match_examples compares parser states).
 _EXAMPLES: dict[str, list[str]] = {

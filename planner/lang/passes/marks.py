@@ -5,22 +5,19 @@ from __future__ import annotations
 from planner.lang import ast
 from planner.lang.passes.names import version
 from planner.lang.scope import Scope
-from planner.steps import Mark, Override, Reject
-
-# statement -> the mark it records: a statement of reject's shape is one row here.
-MARK_OF: dict[type[ast.Reject | ast.Override], type[Reject | Override]] = {ast.Reject: Reject, ast.Override: Override}
+from planner.steps import MARKS, Mark
 
 
 def resolve_marks(ctx: Scope) -> None:
     """Pass: marks on versions tagged on the remote, in statement order (the first of a repeat wins)."""
     out: dict[str, Mark] = {}
     for i, s in enumerate(ctx.stmts):
-        if not isinstance(s, ast.Reject | ast.Override):
+        if not isinstance(s, ast.MarkStatement):
             continue
         v = version(ctx, s.version)
         if v is None:
             continue
-        cls = MARK_OF[type(s)]
+        cls = MARKS[s.kind]  # the step of the statement's kind (planner.steps)
         reason = s.reason.text if s.reason else ""
         for comp, _ in ctx.comps[i]:
             mark = cls(comp, v, reason, s.span)
