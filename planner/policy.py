@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from planner.changes import ComputedPlan, TagChange
@@ -30,8 +30,10 @@ from planner.config import PlannerConfig
 from planner.errors import EXIT_POLICY, Diagnostic, PlannerError, Span
 from planner.model import TagName
 from planner.policy_settings import NOW_ENV, Freeze, PolicySettings, load_settings, now
-from planner.state import RepoState
 from planner.steps import MARKS
+
+if TYPE_CHECKING:  # a type only: the remote state module reaches planner.txn (planner.exact)
+    from planner.state import RepoState
 
 
 class PolicyError(PlannerError):
