@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner.config import PlannerConfig
 from planner.gitio import Remote
-from planner.lang.compile import compile_text
+from planner.lang.compile import Inputs, compile_text
 from planner.lang.parser import _building_parser
 from planner.model import NAMESPACE_TO_TYPE, ComponentRef
 from planner.registry import Component, Registry
@@ -97,9 +97,8 @@ def measure(sizes: Sequence[int], runs: int) -> dict[int, tuple[float, float, fl
     for n in sizes:
         registry, state, refs = world(n // 5)
         text = plan_text(refs, n)
-        compiles[n] = functools.partial(
-            compile_text, text, "bench.plan", registry=registry, state=state, config=config, resolve_refs=refs_in_memory
-        )
+        inputs = Inputs(registry, state, config, resolve_refs=refs_in_memory)
+        compiles[n] = functools.partial(compile_text, text, "bench.plan", inputs)
     times: dict[int, list[float]] = {n: [] for n in sizes}
     cpu: dict[int, list[float]] = {n: [] for n in sizes}
     steps: dict[int, int] = {}

@@ -76,18 +76,23 @@ def load_config(root: Path | str = ".") -> PlannerConfig:
     return config
 
 
-def check_known_env(env: str, config: PlannerConfig, remote_envs: Sequence[str]) -> str:
+def check_known_env(
+    env: str, config: PlannerConfig, remote_envs: Sequence[str], *, declared: Sequence[str] = ()
+) -> str:
     """``--env`` must name an environment that exists: one planner.toml lists, else one with tags
-    on the remote. A typo is an error with did-you-mean, never an empty answer."""
+    on the remote (or, in a plan, one it declares with ``create environment``). A typo is an error
+    with did-you-mean, never an empty answer."""
     import difflib
 
     known = list(config.environments) if config.environments is not None else sorted(set(remote_envs))
-    if env in known:
+    if env in known or env in declared:
         return env
     from planner.errors import PlannerError
 
-    hit = difflib.get_close_matches(env, known, n=1, cutoff=0.6) or [k for k in known if k.startswith(env)][:1]
+    choices = [*known, *declared]
+    hit = difflib.get_close_matches(env, choices, n=1, cutoff=0.6) or [k for k in choices if k.startswith(env)][:1]
     hint = f" (did you mean '{hit[0]}'?)" if hit else ""
     where = "planner.toml lists" if config.environments is not None else "environments with tags on the remote"
     listing = ", ".join(known) if known else "none"
-    raise PlannerError(f"unknown environment '{env}'{hint}; {where}: {listing}")
+    created = f"; created by this plan: {', '.join(declared)}" if declared else ""
+    raise PlannerError(f"unknown environment '{env}'{hint}; {where}: {listing}{created}")

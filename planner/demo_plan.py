@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -74,20 +74,22 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _step(work: Path, shown: str, argv: Sequence[str]) -> int:
-    """Print ``$ planner <shown>`` and run ``argv`` against the demo checkout; its exit code."""
-    from planner.cli import run
-
-    _say(f"$ planner {shown}")
-    code = run([*argv, "--repo", str(work)])
-    sys.stdout.flush()
-    return code
+Runner = Callable[[Sequence[str]], int]  # planner.cli.app.run: argv -> exit code
 
 
-def walkthrough(d: DemoRepo) -> int:
-    """The whole demo; 0 when every step did what it should, else the failing step's exit code."""
+def walkthrough(d: DemoRepo, run: Runner) -> int:
+    """The whole demo; 0 when every step did what it should, else the failing step's exit code.
+
+    ``run`` runs one command (the CLI passes its own: this module does not import the CLI)."""
     from planner.artifact import load
     from planner.errors import EXIT_CHANGES
+
+    def _step(work: Path, shown: str, argv: Sequence[str]) -> int:
+        """Print ``$ planner <shown>`` and run ``argv`` against the demo checkout; its exit code."""
+        _say(f"$ planner {shown}")
+        code = run([*argv, "--repo", str(work)])
+        sys.stdout.flush()
+        return code
 
     work = d.work
     _say(f"demo repository: {work} (remote: {d.remote})\n$ cd {work}")

@@ -7,6 +7,7 @@ one ``get_many`` per KV namespace. Writes nothing to the remote or the KV stores
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,7 +20,7 @@ from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
 from planner.model import ComponentRef, Version
-from planner.policy import Violation, ledger_history
+from planner.policy import Violation
 from planner.registry import Registry, load_registry
 from planner.render.review import RenderContext
 from planner.state import snapshot
@@ -47,6 +48,22 @@ def render_context(repo: Path) -> RenderContext:
     except PlannerError:
         return RenderContext()
     return RenderContext(protected=settings.protected, order=settings.order or ())
+
+
+def ledger_history(repo: Repo, remote: Remote, head: str | None = None) -> Callable[[], Sequence[Mapping[str, Any]]]:
+    """A lazy reader of the remote's ledger records, newest first, for ``planner.policy.check``
+    (kept here so the policies never import ``planner.txn``, which imports them). With ``head``
+    (the ledger commit from the snapshot already taken) no second ``ls-remote`` is needed."""
+
+    def read() -> Sequence[Mapping[str, Any]]:
+        from planner.txn import ledger
+
+        if head is None:
+            return ledger.history(repo, remote)
+        ledger.fetch_ledger(repo, remote, head)
+        return ledger.read_records(repo, head)
+
+    return read
 
 
 class LedgerHistory:
@@ -81,14 +98,14 @@ def plan_source(
     ``source_name`` is what the artifact records (repository-relative, so ids do not depend on
     where the checkout lives)."""
     from planner.kv.bindings import open_stores
-    from planner.lang.compile import compile_text
+    from planner.lang.compile import Inputs, compile_text
 
     cfg = load_config(repo)
     cfg = dataclasses.replace(cfg, remote=remote or cfg.remote)  # the remote this run reads, for every stage
     git, rem = Repo(repo), Remote(cfg.remote)  # the command's repository and remote, for every stage
     registry = load_registry(repo)
     state = snapshot(git, rem)
-    ordered = compile_text(text, filename, registry=registry, state=state, config=cfg, ledger=LedgerHistory(git, rem))
+    ordered = compile_text(text, filename, Inputs(registry, state, cfg, LedgerHistory(git, rem)))
     if source_name is not None:
         ordered = dataclasses.replace(ordered, source_file=source_name)
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})

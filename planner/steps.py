@@ -108,6 +108,7 @@ class Override:
 
 
 Mark = Reject | Override  # policy marks: recorded when applied, never executed (OrderedPlan.marks)
+MARKS: dict[str, type[Mark]] = {"reject": Reject, "override": Override}  # kind -> step (ast.MARK_STATEMENTS)
 Step = CreateVersion | MoveEnv | Verify | Reject | Override
 
 
@@ -129,3 +130,4 @@ class OrderedPlan:
     diagnostics: tuple[Diagnostic, ...] = ()  # warnings that did not stop compilation
     edges: tuple[tuple[str, str], ...] = ()  # (before id, after id), sorted; for `planner graph`
     marks: tuple[Mark, ...] = ()  # reject/override statements, in statement order
+    new_environments: tuple[str, ...] = ()  # `create environment` declarations moved into, in order

@@ -68,6 +68,6 @@ def test_registry_with_capitals_dots_and_one_bad_name_loads_the_rest(edgit_repo:
     assert names == ["prompts/MyPrompt", "prompts/my.prompt"]
     edgit_repo.write("planner.toml", 'remote = "origin"\n[kv]\nstore = "sqlite"\npath = ".planner/kv.sqlite"\n')
     (edgit_repo.work / ".git/info/exclude").write_text(".planner/\nplanner.toml\n")
-    out = fx.cli("promote", "prompts/MyPrompt", "v1.0.0", "--to", "production", "--auto-approve")
+    out = fx.cli("promote", "prompts/MyPrompt", "v1.0.0", "--to", "production", "--new-env", "--auto-approve")
     assert out.returncode == 0, out.stderr
     assert git(edgit_repo.remote, "rev-parse", "refs/tags/components/prompts/MyPrompt/production^{commit}") == c1

@@ -8,7 +8,7 @@ import pytest
 
 from planner.errors import DiagnosticError
 from planner.gitio import Repo
-from planner.lang.compile import compile_file, compile_text
+from planner.lang.compile import Inputs, compile_file, compile_text
 from planner.model import ComponentRef, Version
 from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Override, Reject, Verify
 from tests.fixtures_lang import LangFixture, build_lang_fixture
@@ -26,7 +26,7 @@ def plan(body: str) -> str:
 
 
 def compile_(fx: LangFixture, text: str, **kw: object) -> OrderedPlan:
-    return compile_text(text, "t.plan", registry=fx.registry, state=fx.state, config=fx.config, **kw)  # type: ignore[arg-type]
+    return compile_text(text, "t.plan", Inputs(fx.registry, fx.state, fx.config, **kw))  # type: ignore[arg-type]
 
 
 def errors(fx: LangFixture, text: str, **kw: object) -> list[tuple[str, int, int]]:
@@ -421,7 +421,7 @@ def test_mark_errors_are_positioned_and_reported_with_the_others(fx: LangFixture
 
 def test_compile_file_missing(fx: LangFixture, tmp_path: Path) -> None:
     with pytest.raises(DiagnosticError) as info:
-        compile_file(tmp_path / "nope.plan", registry=fx.registry, state=fx.state, config=fx.config)
+        compile_file(tmp_path / "nope.plan", Inputs(fx.registry, fx.state, fx.config))
     assert info.value.diagnostics[0].message == "no such plan file"
 
 
@@ -456,7 +456,7 @@ def test_every_example_plan_compiles_with_golden_order(fx: LangFixture) -> None:
     files = sorted(p.name for p in PLANS.glob("*.plan"))
     assert files == sorted(GOLDEN)
     for name in files:
-        out = compile_file(PLANS / name, registry=fx.registry, state=fx.state, config=fx.config)
+        out = compile_file(PLANS / name, Inputs(fx.registry, fx.state, fx.config))
         assert out.levels == GOLDEN[name], name
         assert [s.id for s in out.steps] == [sid for level in GOLDEN[name] for sid in level]
         assert [m.id for m in out.marks] == list(GOLDEN_MARKS.get(name, ())), name
@@ -464,7 +464,7 @@ def test_every_example_plan_compiles_with_golden_order(fx: LangFixture) -> None:
 
 
 def test_all_refs_resolved_in_one_batched_git_call(fx: LangFixture) -> None:
-    from planner.lang.resolve import git_ref_resolver
+    from planner.lang.passes.creates import git_ref_resolver
 
     real = git_ref_resolver(Repo(fx.config.root))
     calls: list[list[str]] = []
@@ -502,9 +502,7 @@ def test_refs_outside_a_git_repository(fx: LangFixture, tmp_path: Path) -> None:
         compile_text(
             plan("  create prompts/extraction v1.1.0 at main"),
             "t.plan",
-            registry=fx.registry,
-            state=fx.state,
-            config=config,
+            Inputs(fx.registry, fx.state, config),
         )
     [d] = info.value.diagnostics
     assert d.message.startswith("cannot resolve git refs: git cat-file failed")
@@ -515,7 +513,7 @@ def test_compile_file_not_utf8(fx: LangFixture, tmp_path: Path) -> None:
     bad = tmp_path / "bin.plan"
     bad.write_bytes(b'plan "x" { \xff }')
     with pytest.raises(DiagnosticError) as info:
-        compile_file(bad, registry=fx.registry, state=fx.state, config=fx.config)
+        compile_file(bad, Inputs(fx.registry, fx.state, fx.config))
     [d] = info.value.diagnostics
     assert d.message == "not UTF-8 text: byte 0xff at byte offset 11 (line 1)"
     assert d.span is not None and (d.span.file, d.span.line, d.span.column) == (str(bad), 1, 12)

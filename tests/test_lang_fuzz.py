@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from planner.errors import DiagnosticError
 from planner.gitio import Repo
-from planner.lang.compile import compile_text
-from planner.lang.resolve import git_ref_resolver
+from planner.lang.compile import Inputs, compile_text
+from planner.lang.passes.creates import git_ref_resolver
 from planner.model import ComponentRef, Version
 from tests.fixtures_lang import LangFixture, build_lang_fixture
 
@@ -110,11 +110,7 @@ def _compile(fx: LangFixture, text: str, *, ledger: bool = False, git: bool = Fa
         out = compile_text(
             text,
             "fuzz.plan",
-            registry=fx.registry,
-            state=fx.state,
-            config=fx.config,
-            ledger=Ledger() if ledger else None,
-            resolve_refs=resolver,  # type: ignore[arg-type]
+            Inputs(fx.registry, fx.state, fx.config, Ledger() if ledger else None, resolver),  # type: ignore[arg-type]
         )
     except DiagnosticError as exc:
         assert exc.diagnostics, "a DiagnosticError must carry at least one diagnostic"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from planner.cli import run
-from planner.lang.resolve import _suggest
+from planner.lang.passes.names import suggest as _suggest
 from tests.txn_fixture import TxnFixture, build
 
 
@@ -54,13 +54,11 @@ def test_an_unknown_branch_suggests_a_near_one(fx: TxnFixture, capsys: pytest.Ca
     assert code == 1 and "did you mean" not in out
 
 
-def test_a_new_environment_close_to_a_known_one_is_a_warning(
-    fx: TxnFixture, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_environment_close_to_a_known_one_is_suggested(fx: TxnFixture, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = check(fx, "  promote prompts/extraction v1.1.0 to stagng\n", capsys)
-    assert code == 0  # a new environment is allowed (planner.toml lists none) ...
-    assert "warning: 'stagng' is a new environment: no component has a tag in it yet (did you mean 'staging'?)" in out
-    code, out = check(fx, "  promote prompts/extraction v1.1.0 to qa\n", capsys)
-    assert code == 0 and "warning" not in out  # ... and one that resembles none is not questioned
+    assert code == 1  # unknown and not declared with `create environment` (planner.toml lists none) ...
+    assert "unknown environment 'stagng' (did you mean 'staging'?)" in out
+    code, out = check(fx, "  create environment qa\n  promote prompts/extraction v1.1.0 to qa\n", capsys)
+    assert code == 0 and "did you mean" not in out  # ... a declared new one is not questioned
     code, out = check(fx, "  promote prompts/extraction v1.1.0 to production\n", capsys)
     assert "new environment" not in out

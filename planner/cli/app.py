@@ -5,17 +5,23 @@ Command modules are imported lazily: ``COMMANDS`` names each command's module, a
 completion lists them). ``planner --version`` imports no command module, and ``planner status``
 imports only ``planner.cli.status`` and what it needs. The commands themselves are registered
 the usual Typer way (``@app.command()`` in their module); this table only says where they live.
+``run`` runs the app (here, so a command module can run commands without importing the package).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Sequence
 
 import typer
 import typer.main
 from typer._click.core import Command
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
+
+from planner.errors import EXIT_ERROR, PlannerError, report
+from planner.fileio import OutputError, detach_stdout, report_output_error
 
 # Command name -> module under planner.cli. `planner --help` lists them in this order, the order of
 # the release workflow: write and review a plan, apply it, look at the result, undo, repair KV, set
@@ -93,3 +99,35 @@ def _root(
     ),
 ) -> None:
     """Release Planner: compile release plans into git tag moves and KV writes; apply them as one transaction."""
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return the exit code (never raises for user errors)."""
+    try:
+        rv = app(args=list(argv) if argv is not None else None, prog_name="planner", standalone_mode=False)
+    except PlannerError as exc:
+        report(exc)
+        return exc.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # the reader of stdout went away (`planner ... | head`): nothing to say
+        detach_stdout()
+        return EXIT_ERROR
+    except OutputError as exc:  # stdout itself failed (see guard_stdout): a full disk, say
+        report_output_error(exc)
+        return EXIT_ERROR
+    except Exception as exc:
+        # Usage errors (Typer's vendored click exceptions) know how to show themselves.
+        show = getattr(exc, "show", None)
+        if not callable(show) or not isinstance(getattr(exc, "exit_code", None), int):
+            raise
+        show()
+        return EXIT_ERROR  # usage errors exit 1: 2 means "changes present" in this tool
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if rv == 130:  # Typer turns Ctrl-C inside a command into exit 130, silently
+        detach_stdout()  # drop pending output: nobody may be reading it
+        print("interrupted", file=sys.stderr)
+    return rv if isinstance(rv, int) else 0

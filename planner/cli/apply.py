@@ -105,7 +105,8 @@ def policy_precheck(
 
     def check_now(remote_refs: Mapping[str, tuple[str, str]]) -> None:
         from planner.config import load_config
-        from planner.policy import check, ledger_history, raise_if_blocked
+        from planner.dryrun import ledger_history
+        from planner.policy import check, raise_if_blocked
         from planner.state import build_state
 
         rem = Remote(remote)
@@ -226,6 +227,9 @@ def promote(
     version: Annotated[str, typer.Argument(metavar="VERSION", help="The version, e.g. v1.1.0")],
     to: Annotated[str, typer.Option("--to", help="The environment.")],
     auto_approve: AutoApproveOpt = False,
+    new_env: Annotated[
+        bool, typer.Option("--new-env", help="The environment is new: `create environment` in the plan.")
+    ] = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
 ) -> None:
@@ -233,12 +237,24 @@ def promote(
 
     edgit-style one-liner: a one-statement plan through the same engine as `apply`.
     """
+    import dataclasses
+
+    from planner.errors import DiagnosticError
     from planner.model import ComponentRef, Version, validate_env
 
     ref, ver, env = ComponentRef.parse(component), Version.parse(version), validate_env(to)
-    text = f'plan "promote-{ref.name}-{ver}-{env}" {{\n  promote {ref} {ver} to {env}\n}}\n'
+    declare = f"  create environment {env}\n" if new_env else ""
+    text = f'plan "promote-{ref.name}-{ver}-{env}" {{\n{declare}  promote {ref} {ver} to {env}\n}}\n'
     rem = _remote(repo, remote)
-    plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
+    try:
+        plan = compile_and_plan(text, "<promote>", repo=repo, remote=rem)
+    except DiagnosticError as exc:  # the plan's own hint names a statement this command writes
+        hint = f"to start a new environment, write: create environment {env}"
+        exc.diagnostics = [
+            dataclasses.replace(d, notes=tuple("pass --new-env to create it" if n == hint else n for n in d.notes))
+            for d in exc.diagnostics
+        ]
+        raise
     show_dry_run(plan, repo)
     confirm_apply(plan, auto_approve=auto_approve)
     _run_apply(plan, repo, rem, None)

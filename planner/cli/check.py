@@ -12,23 +12,29 @@ import typer
 
 from planner.cli.app import app
 from planner.cli.options import GraphFormat, RemoteOpt, RepoOpt, TextOrGithub
-from planner.config import PlannerConfig, load_config
+from planner.config import load_config
 from planner.errors import EXIT_ERROR, Diagnostic, DiagnosticError
 from planner.gitio import Remote, Repo
-from planner.registry import Registry, load_registry
-from planner.state import RepoState, snapshot
+from planner.registry import load_registry
+from planner.state import snapshot
 
 if TYPE_CHECKING:
+    from planner.lang.scope import Inputs
     from planner.steps import OrderedPlan
 
 
-def _context(repo: Path, remote: str | None) -> tuple[Registry, RepoState, PlannerConfig]:
+def _inputs(repo: Path, remote: str | None) -> Inputs:
+    """What the plans are compiled against: read once for every plan of the command."""
+    from planner.dryrun import LedgerHistory
+    from planner.lang.scope import Inputs
+
     config = load_config(repo)
     if remote is not None:
         config = dataclasses.replace(config, remote=remote)  # the remote this run reads, for every stage
     registry = load_registry(repo)
-    state = snapshot(Repo(repo), Remote(config.remote))
-    return registry, state, config
+    git, rem = Repo(repo), Remote(config.remote)  # the command's repository and remote
+    state = snapshot(git, rem)
+    return Inputs(registry, state, config, LedgerHistory(git, rem))  # ledger read only if needed
 
 
 def _emit(diags: list[Diagnostic], sources: dict[str, str], fmt: str) -> None:
@@ -49,17 +55,15 @@ def check(
     repo: RepoOpt = Path("."),
 ) -> None:
     """Check plans against the registry and remote tags (read-only)."""
-    from planner.dryrun import LedgerHistory
     from planner.fileio import read_text_file
     from planner.lang.compile import compile_file  # the compiler (lark) loads only for commands that use it
 
-    registry, state, config = _context(repo, remote)
-    ledger = LedgerHistory(Repo(repo), Remote(config.remote))  # read only if a plan needs it
+    inputs = _inputs(repo, remote)
     errors = warnings = 0
     for plan in plans:
         sources: dict[str, str] = {}
         try:
-            compiled = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
+            compiled = compile_file(plan, inputs)
             diags = list(compiled.diagnostics)
             sources = {compiled.source_file: read_text_file(plan)}
         except DiagnosticError as exc:
@@ -83,13 +87,10 @@ def graph(
 
     Levels of steps that may run in parallel, as text, Graphviz dot or Mermaid.
     """
-    from planner.dryrun import LedgerHistory
     from planner.graph import to_dot, to_mermaid, to_text
     from planner.lang.compile import compile_file
 
-    registry, state, config = _context(repo, remote)
-    ledger = LedgerHistory(Repo(repo), Remote(config.remote))
-    compiled: OrderedPlan = compile_file(plan, registry=registry, state=state, config=config, ledger=ledger)
+    compiled: OrderedPlan = compile_file(plan, _inputs(repo, remote))
     name = step_names(compiled)
     levels = [[name[i] for i in level] for level in compiled.levels]
     edges = [(name[a], name[b]) for a, b in compiled.edges]

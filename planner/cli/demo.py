@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from planner.cli.app import app
+from planner.cli.app import app, run
 
 
 @app.command()
@@ -27,7 +27,7 @@ def demo(
     def show(root: Path) -> int:
         from planner.demo_plan import walkthrough
 
-        return walkthrough(build_demo_repo(root))
+        return walkthrough(build_demo_repo(root), run)
 
     if keep is not None:
         if keep.exists() and not keep.is_dir():

@@ -7,6 +7,7 @@ token; nothing here has been checked against the registry or the remote yet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from planner.errors import Span
 
@@ -75,8 +76,13 @@ class VerifyStmt:
 
 
 @dataclass(frozen=True)
-class Reject:
-    """``reject C VERSION ["reason"]``: the version may not be promoted again without an override."""
+class MarkStatement:
+    """A statement of reject's shape, ``KEYWORD C VERSION ["reason"]``: a mark on a version.
+
+    Table-driven: a new one is a subclass with its ``kind``, a row of ``MARK_STATEMENTS``, a grammar
+    rule of that name and its step in ``planner.steps.MARKS``; the builder and the resolver read
+    the tables, and apply records every mark in the ledger.
+    """
 
     components: tuple[Word, ...]
     version: Word
@@ -84,21 +90,37 @@ class Reject:
     span: Span
     label: Word | None = None
     after: tuple[Word, ...] = ()
+    kind: ClassVar[str] = ""
 
 
 @dataclass(frozen=True)
-class Override:
+class Reject(MarkStatement):
+    """``reject C VERSION ["reason"]``: the version may not be promoted again without an override."""
+
+    kind: ClassVar[str] = "reject"
+
+
+@dataclass(frozen=True)
+class Override(MarkStatement):
     """``override C VERSION ["reason"]``: lift a rejection so this plan may promote the version."""
 
-    components: tuple[Word, ...]
-    version: Word
-    reason: Word | None
+    kind: ClassVar[str] = "override"
+
+
+MARK_STATEMENTS: dict[str, type[MarkStatement]] = {c.kind: c for c in (Reject, Override)}  # grammar rule -> node
+
+
+@dataclass(frozen=True)
+class NewEnvironment:
+    """``create environment ENV``: this plan may move components into ENV though it has no tags yet."""
+
+    env: Word
     span: Span
     label: Word | None = None
     after: tuple[Word, ...] = ()
 
 
-Statement = Create | Promote | Copy | Rollback | VerifyStmt | Reject | Override
+Statement = Create | Promote | Copy | Rollback | VerifyStmt | Reject | Override | NewEnvironment
 
 
 @dataclass(frozen=True)

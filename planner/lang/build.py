@@ -8,6 +8,7 @@ which cost ~40% of parse time on a 10,000-statement plan.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from lark import Token, Transformer, Tree
@@ -128,15 +129,22 @@ class _Builder(Transformer[Token, ast.Plan]):
             self._word(env), self._word(url, quoted=True), self._word(status), within, self._span(kw, children[-1])
         )
 
-    def reject(self, children: list[Any]) -> ast.Reject:
-        kw, comps, version, *rest = children
-        reason = self._word(rest[0], quoted=True) if rest else None
-        return ast.Reject(comps, self._word(version), reason, self._span(kw, rest[0] if rest else version))
+    def new_env(self, children: list[Any]) -> ast.NewEnvironment:
+        kw, env = children
+        return ast.NewEnvironment(self._word(env), self._span(kw, env))
 
-    def override(self, children: list[Any]) -> ast.Override:
+
+def _mark_rule(cls: type[ast.MarkStatement]) -> Callable[[_Builder, list[Any]], ast.MarkStatement]:
+    def build_mark(self: _Builder, children: list[Any]) -> ast.MarkStatement:
         kw, comps, version, *rest = children
         reason = self._word(rest[0], quoted=True) if rest else None
-        return ast.Override(comps, self._word(version), reason, self._span(kw, rest[0] if rest else version))
+        return cls(comps, self._word(version), reason, self._span(kw, rest[0] if rest else version))
+
+    return build_mark
+
+
+for _rule, _cls in ast.MARK_STATEMENTS.items():  # one callback per statement of reject's shape
+    setattr(_Builder, _rule, _mark_rule(_cls))
 
 
 def build(tree: Tree[Token], filename: str) -> ast.Plan:

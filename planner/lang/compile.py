@@ -8,17 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from planner.config import PlannerConfig
 from planner.errors import Diagnostic, DiagnosticError, Span
 from planner.fileio import decode_utf8
 from planner.graph import CycleError, order_steps
 from planner.lang.parser import parse_plan
-from planner.lang.resolve import EnvHistory, RefResolver, resolve
-from planner.registry import Registry
-from planner.state import RepoState
+from planner.lang.resolve import resolve
+from planner.lang.scope import Inputs
 from planner.steps import OrderedPlan
 
-__all__ = ["compile_file", "compile_text"]
+__all__ = ["Inputs", "compile_file", "compile_text"]
 
 
 @contextmanager
@@ -34,37 +32,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def compile_text(
-    text: str,
-    filename: str,
-    *,
-    registry: Registry,
-    state: RepoState,
-    config: PlannerConfig,
-    ledger: EnvHistory | None = None,
-    resolve_refs: RefResolver | None = None,
-) -> OrderedPlan:
-    """Compile plan source into ordered steps; every error of the file in one DiagnosticError.
-
-    ``resolve_refs`` replaces the default git lookup of ``create ... at REF`` refs (one batched
-    ``git cat-file`` in ``config.root``), e.g. for in-memory benchmarks.
-    """
+def compile_text(text: str, filename: str, inputs: Inputs) -> OrderedPlan:
+    """Compile plan source into ordered steps; every error of the file in one DiagnosticError."""
     with _gc_paused():  # one pause for the whole compile: each resume pays one collection of the heap
-        return _compile(text, filename, registry, state, config, ledger, resolve_refs)
+        return _compile(text, filename, inputs)
 
 
-def _compile(
-    text: str,
-    filename: str,
-    registry: Registry,
-    state: RepoState,
-    config: PlannerConfig,
-    ledger: EnvHistory | None,
-    resolve_refs: RefResolver | None,
-) -> OrderedPlan:
+def _compile(text: str, filename: str, inputs: Inputs) -> OrderedPlan:
     sources = {filename: text}
     plan = parse_plan(text, filename)  # parse + build, no intermediate tree
-    res = resolve(plan, registry=registry, state=state, config=config, ledger=ledger, resolve_refs=resolve_refs)
+    res = resolve(plan, inputs)
     diags = sorted(res.diagnostics, key=_position)
     if any(d.severity == "error" for d in diags):
         raise DiagnosticError(diags, sources)
@@ -85,6 +62,7 @@ def _compile(
         diagnostics=tuple(diags),
         edges=tuple(sorted(res.edges)),
         marks=res.marks,
+        new_environments=res.new_envs,
     )
 
 
@@ -101,25 +79,9 @@ def read_plan(path: Path | str) -> str:
         ) from None
 
 
-def compile_file(
-    path: Path | str,
-    *,
-    registry: Registry,
-    state: RepoState,
-    config: PlannerConfig,
-    ledger: EnvHistory | None = None,
-    resolve_refs: RefResolver | None = None,
-) -> OrderedPlan:
+def compile_file(path: Path | str, inputs: Inputs) -> OrderedPlan:
     """Read and compile a plan file (named in diagnostics as given)."""
-    return compile_text(
-        read_plan(path),
-        str(path),
-        registry=registry,
-        state=state,
-        config=config,
-        ledger=ledger,
-        resolve_refs=resolve_refs,
-    )
+    return compile_text(read_plan(path), str(path), inputs)
 
 
 def _position(d: Diagnostic) -> tuple[int, int, int]:

@@ -20,7 +20,7 @@ from planner.model import version_suggestion
 
 GRAMMAR_FILE = "plan.lark"
 
-# Terminal names -> words a plan author understands.
+# Terminal names -> words a plan author understands (the named patterns).
 _WORDS: dict[str, str] = {
     "COMPONENT": "a component (type/name, a bare name, a glob like prompts/*, or a [list])",
     "LABEL": "a label",
@@ -30,21 +30,8 @@ _WORDS: dict[str, str] = {
     "STRING": 'a quoted string ("...")',
     "STATUS": "an HTTP status code like 200",
     "DURATION": "a duration like 30s, 500ms, 2m",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "PLAN": "'plan'",
-    "CREATE": "'create'",
-    "PROMOTE": "'promote'",
-    "ROLLBACK": "'rollback'",
-    "VERIFY": "'verify'",
-    "REJECT": "'reject'",
-    "OVERRIDE": "'override'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "COMMA": "','",
-    "COLON": "':'",
     "$END": "end of file",
-}
+}  # keywords and punctuation need no entry: they are shown as written ('create', '}')
 
 # Common mistakes -> friendly messages (lark's match_examples compares parser states).
 _EXAMPLES: dict[str, list[str]] = {
@@ -207,8 +194,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
         column = len(text) - (text.rfind("\n") + 1) + 1
     span = Span(filename, line, column if isinstance(column, int) and column > 0 else 1)
     friendly = _match_example(exc)
+    pos = exc.pos_in_stream if isinstance(exc.pos_in_stream, int) else len(text)
+    if friendly == "missing environment after 'to'" and text[:pos].rstrip().endswith("environment"):
+        friendly = "missing environment name after 'create environment'"  # the same parser state
     if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream if isinstance(exc.pos_in_stream, int) else -1
         char = text[pos] if 0 <= pos < len(text) else ""
         base = f"unexpected character {char!r}"
         expected = exc.allowed or set()
