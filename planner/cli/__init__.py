@@ -26,6 +26,7 @@ from planner.cli import apply as _apply  # noqa: F401  isort: skip
 from planner.cli import validate as _validate  # noqa: F401  isort: skip
 from planner.cli import kv as _kv  # noqa: F401  isort: skip
 from planner.cli import rollback as _rollback  # noqa: F401  isort: skip
+from planner.cli import github as _github  # noqa: F401  isort: skip
 
 __all__ = ["app", "main", "run"]
 

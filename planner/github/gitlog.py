@@ -1,0 +1,82 @@
+"""Which plan files a pull request adds or changes, and which were merged to main in which order.
+
+Plan files are ``plans/**.plan``. Merge order is the first-parent history of main: each commit on
+it is one merge (or squash, or direct push), and a commit's plan files are those it adds or
+changes against its first parent, in path order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.fileio import decode_utf8
+from planner.gitio import GitError, Opt, git_text, run_git
+
+PLANS_DIR = "plans/"
+
+
+def is_plan(path: str) -> bool:
+    return path.startswith(PLANS_DIR) and path.endswith(".plan")
+
+
+def changed_plans(repo: Path, base: str, head: str) -> list[str]:
+    """Plan files added or modified on the pull request: ``base...head`` (from the merge base)."""
+    out = git_text(
+        ["diff", Opt("--name-only"), Opt("--no-renames"), Opt("--diff-filter=AM"), f"{base}...{head}", "--", PLANS_DIR],
+        cwd=repo,
+    )
+    return sorted(p for p in out.splitlines() if is_plan(p))
+
+
+@dataclass(frozen=True)
+class Merged:
+    commit: str
+    path: str
+
+
+def merged_plans(repo: Path, head: str, after: str | None) -> list[Merged]:
+    """Plan files added or changed by each first-parent commit of ``head`` after ``after`` (all
+    history when None), oldest first. One git process."""
+    rng = [head] if after is None else [head, f"^{after}"]
+    out = git_text(
+        [
+            "log",
+            Opt("--first-parent"),
+            Opt("--reverse"),
+            Opt("--no-renames"),
+            Opt("--diff-merges=first-parent"),
+            Opt("--diff-filter=AM"),
+            Opt("--name-only"),
+            Opt("--format=%x00%H"),
+            *rng,
+            "--",
+            PLANS_DIR,
+        ],
+        cwd=repo,
+    )
+    found: list[Merged] = []
+    for chunk in out.split("\x00")[1:]:
+        lines = chunk.strip("\n").splitlines()
+        if not lines:
+            continue
+        commit = lines[0].strip()
+        found.extend(Merged(commit, p) for p in sorted({ln for ln in lines[1:] if is_plan(ln)}))
+    return found
+
+
+def is_ancestor(repo: Path, older: str, newer: str) -> bool:
+    proc = run_git(["merge-base", Opt("--is-ancestor"), older, newer], cwd=repo, check=False)
+    return proc.returncode == 0
+
+
+def has_commit(repo: Path, commit: str) -> bool:
+    return run_git(["cat-file", Opt("-e"), f"{commit}^{{commit}}"], cwd=repo, check=False).returncode == 0
+
+
+def read_at(repo: Path, commit: str, path: str) -> str:
+    """The file as committed (not the work tree): what was reviewed and merged."""
+    proc = run_git(["cat-file", "blob", f"{commit}:{path}"], cwd=repo, check=False)
+    if proc.returncode != 0:
+        raise GitError(f"{path} is not in commit {commit[:12]}")
+    return decode_utf8(path, proc.stdout)
