@@ -23,7 +23,7 @@ def is_plan(path: str) -> bool:
 def changed_plans(repo: Path, base: str, head: str) -> list[str]:
     """Plan files added or modified on the pull request: ``base...head`` (from the merge base)."""
     out = git_text(
-        ["diff", Opt("--name-only"), Opt("--no-renames"), Opt("--diff-filter=AM"), f"{base}...{head}", "--", PLANS_DIR],
+        ["diff", Opt("--name-only"), Opt("--no-renames"), Opt("--diff-filter=AM"), f"{base}...{head}", Opt("--"), PLANS_DIR],
         cwd=repo,
     )
     return sorted(p for p in out.splitlines() if is_plan(p))
@@ -50,7 +50,7 @@ def merged_plans(repo: Path, head: str, after: str | None) -> list[Merged]:
             Opt("--name-only"),
             Opt("--format=%x00%H"),
             *rng,
-            "--",
+            Opt("--"),
             PLANS_DIR,
         ],
         cwd=repo,

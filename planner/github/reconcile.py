@@ -31,7 +31,7 @@ from typing import Any
 from planner.errors import DiagnosticError, PlannerError
 from planner.github import cursor, gitlog
 from planner.github.actions import Runner
-from planner.gitio import git_text
+from planner.gitio import Opt, git_text
 from planner.policy import Invocation, PolicyError
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger
@@ -95,7 +95,7 @@ def pending(repo: Path, head: str, cur: cursor.Cursor, since: str | None) -> lis
             f"the reconcile has reached main commit {cur.main[:12]}, which is not in the history of {head[:12]} "
             "(main was rewritten?); fix refs/planner/reconcile by hand (docs/ci.md)"
         )
-    parents = git_text(["rev-list", "--parents", "-n", "1", cur.main], cwd=repo).split()[1:]
+    parents = git_text(["rev-list", Opt("--parents"), Opt("-n1"), cur.main], cwd=repo).split()[1:]
     after = parents[0] if parents else None
     done = set(cur.paths)
     return [m for m in gitlog.merged_plans(repo, head, after) if not (m.commit == cur.main and m.path in done)]
@@ -160,7 +160,7 @@ def reconcile(
 ) -> Report:
     say = log or (lambda msg: print(f"planner: {msg}", file=sys.stderr, flush=True))
     recover_local(repo, remote, say)
-    head_commit = git_text(["rev-parse", "--verify", f"{head}^{{commit}}"], cwd=repo).strip()
+    head_commit = git_text(["rev-parse", Opt("--verify"), f"{head}^{{commit}}"], cwd=repo).strip()
     cur = cursor.read(repo, remote)
     todo = pending(repo, head_commit, cur, since)
     tip = read_remote_refs(remote, cwd=repo).get(LEDGER_REF, (None, None))[0]
