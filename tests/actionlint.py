@@ -39,11 +39,11 @@ def action_as_workflow(action: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def lint(paths: list[Path]) -> list[dict[str, Any]]:
+def lint(paths: list[Path], action: Path = ROOT / "action.yml") -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
-        action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+        meta = yaml.safe_load(action.read_text(encoding="utf-8"))
         synth = Path(tmp) / "action.yml"
-        synth.write_text(yaml.safe_dump(action_as_workflow(action), sort_keys=False), encoding="utf-8")
+        synth.write_text(yaml.safe_dump(action_as_workflow(meta), sort_keys=False), encoding="utf-8")
         script = Path(tmp) / "lint.cjs"
         script.write_text(_RUNNER, encoding="utf-8")
         proc = subprocess.run(
