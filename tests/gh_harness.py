@@ -237,7 +237,18 @@ class World:
             self.origin.write(path, text)
         head = self.origin.commit(f"pr {number}")
         git(self.dev, "push", "-q", "origin", f"pr-{number}")
+        self.gh.state.heads[number] = head
         return number, base, head
+
+    def push_pr(self, number: int, files: dict[str, str]) -> str:
+        """Another commit on the pull request's branch; its new head sha."""
+        git(self.dev, "checkout", "-q", f"pr-{number}")
+        for path, text in files.items():
+            self.origin.write(path, text)
+        head = self.origin.commit(f"pr {number} again")
+        git(self.dev, "push", "-q", "origin", f"pr-{number}")
+        self.gh.state.heads[number] = head
+        return head
 
     def merge(self, number: int) -> str:
         """Merge the pull request into main (a merge commit, as GitHub's merge button makes)."""

@@ -51,13 +51,19 @@ def _registry() -> Registry:
     return Registry().with_resource(URN, Resource.from_contents(spec(), default_specification=DRAFT202012))
 
 
-def _pointer(*parts: str) -> str:
-    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+def escape(part: str) -> str:
+    """A JSON pointer segment."""
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+@functools.cache
+def _validator(pointer: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({"$ref": f"{URN}#/{pointer}"}, registry=_registry())
 
 
 def check(pointer: str, instance: Any) -> list[str]:
     """Validation errors of ``instance`` against the schema at ``pointer`` in the spec."""
-    validator = jsonschema.Draft202012Validator({"$ref": f"{URN}#/{pointer}"}, registry=_registry())
+    validator = _validator(pointer)
     return [
         f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}" for e in validator.iter_errors(instance)
     ]

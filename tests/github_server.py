@@ -34,7 +34,8 @@ class State:
     repo: str = "prompts"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # token -> user (type User)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
-    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> {"merge_commit_sha", "head"}
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> {"merge_commit_sha"}
+    heads: dict[int, str] = field(default_factory=dict)  # number -> the pull request's current head sha
     faults: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (path substring, status, headers)
     log: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status)
     problems: list[str] = field(default_factory=list)  # OpenAPI violations
@@ -70,20 +71,23 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         with st.lock:
             try:
-                _template, op = oas.operation(method, url.path)
+                template, op = oas.operation(method, url.path)
+                base = f"paths/{oas.escape(template)}/{method.lower()}"
             except AssertionError as exc:
                 st.problems.append(str(exc))
                 return self._send(404, {"message": "Not Found", "documentation_url": "x"}, None, method, url.path)
-            self._check_request(st, method, url.path, url.query, raw, op)
+            self._check_request(st, method, url.path, url.query, raw, op, base)
             for i, (needle, status, headers) in enumerate(st.faults):
                 if needle in url.path:
                     del st.faults[i]
                     body = {"message": "You have exceeded a secondary rate limit", "documentation_url": "x"}
-                    return self._send(status, body, op, method, url.path, headers)
+                    return self._send(status, body, op, method, url.path, headers, base)
             status, body, headers = self._route(st, method, url.path, parse_qs(url.query), raw)
-            self._send(status, body, op, method, url.path, headers)
+            self._send(status, body, op, method, url.path, headers, base)
 
-    def _check_request(self, st: State, method: str, path: str, query: str, raw: bytes, op: dict[str, Any]) -> None:
+    def _check_request(
+        self, st: State, method: str, path: str, query: str, raw: bytes, op: dict[str, Any], base: str
+    ) -> None:
         declared = {oas.resolve(p)["name"] for p in op.get("parameters", []) if oas.resolve(p)["in"] == "query"}
         for name in parse_qs(query):
             if name not in declared:
@@ -95,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
             if schema is None:
                 st.problems.append(f"{method} {path}: a body where GitHub takes none")
                 return
-            for err in _check_schema(schema, json.loads(raw)):
+            for err in oas.check(_json_schema(f"{base}/requestBody", op["requestBody"]), json.loads(raw)):
                 st.problems.append(f"{method} {path}: request body: {err}")
 
     def _send(
@@ -106,6 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
         method: str,
         path: str,
         headers: dict[str, str] | None = None,
+        base: str = "",
     ) -> None:
         st = self.server.state
         st.log.append((method, path, status))
@@ -116,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 schema = oas.resolve(resp).get("content", {}).get("application/json", {}).get("schema")
                 if schema is not None:
-                    for err in _check_schema(schema, body):
+                    for err in oas.check(_json_schema(f"{base}/responses/{status}", resp), body):
                         st.problems.append(f"{method} {path} -> {status}: {err}")
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -172,6 +177,14 @@ class _Handler(BaseHTTPRequestHandler):
             c["body"] = json.loads(raw)["body"]
             c["updated_at"] = "2026-01-02T00:00:00Z"
             return 200, _public(c), {}
+        if rest[:1] == ["pulls"] and len(rest) == 2 and method == "GET":
+            number = int(rest[1])
+            if number not in st.heads:
+                return 404, {"message": "Not Found", "documentation_url": "x"}, {}
+            pr: dict[str, Any] = oas.component("pull-request")
+            pr["number"], pr["state"] = number, "open"
+            pr["head"]["sha"] = st.heads[number]
+            return 200, pr, {}
         if rest[:1] == ["commits"] and len(rest) == 3 and rest[2] == "pulls":
             items = [_pull(st, n, p) for n, p in sorted(st.pulls.items()) if p.get("merge_commit_sha") == rest[1]]
             return 200, items, {}
@@ -218,26 +231,11 @@ def _pull(st: State, number: int, p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_schema(schema: Any, instance: Any) -> list[str]:
-    if isinstance(schema, dict) and "$ref" in schema and len(schema) == 1:
-        return oas.check(schema["$ref"][2:], instance)
-    # an inline schema: validate through a one-off pointer-free wrapper
-    import jsonschema
-
-    errors = jsonschema.Draft202012Validator(_inline(schema), registry=oas._registry()).iter_errors(instance)
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}" for e in errors]
-
-
-def _inline(node: Any) -> Any:
-    """Point an inline schema's local refs at the spec resource."""
-    if isinstance(node, dict):
-        return {
-            k: (f"{oas.URN}{v}" if k == "$ref" and isinstance(v, str) and v.startswith("#/") else _inline(v))
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_inline(x) for x in node]
-    return node
+def _json_schema(pointer: str, node: dict[str, Any]) -> str:
+    """The pointer of the JSON schema of a request body or response at ``pointer`` (or its $ref)."""
+    if "$ref" in node:
+        pointer = node["$ref"][2:]
+    return f"{pointer}/content/application~1json/schema"
 
 
 class _Server(ThreadingHTTPServer):

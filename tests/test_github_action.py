@@ -207,3 +207,15 @@ def test_a_pr_with_a_broken_plan_fails_with_annotations_at_the_plan_line(world: 
     assert "::error file=plans/bad.plan,line=2,col=" in job.log
     (comment,) = _bot_comments(world, number)
     assert "plans/bad.plan`: error" in str(comment["body"])
+
+
+def test_an_older_run_finishing_late_does_not_overwrite_the_newer_comment(world: World) -> None:
+    number, base, old = world.open_pr({"plans/one.plan": _plan("one", "promote prompts/extraction v1.1.0 to staging")})
+    new = world.push_pr(number, {"plans/one.plan": _plan("one", "promote scripts/router v2.0.0 to staging")})
+    assert world.run_pr(number, base, new).ok
+    (comment,) = _bot_comments(world, number)
+    late = world.run_pr(number, base, old)
+    assert late.ok, late.log
+    assert f"::notice::the pull request has a newer head {new[:12]}" in late.log
+    (after,) = _bot_comments(world, number)
+    assert after["body"] == comment["body"] and "scripts/router" in str(after["body"])

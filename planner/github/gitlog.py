@@ -23,10 +23,19 @@ def is_plan(path: str) -> bool:
 def changed_plans(repo: Path, base: str, head: str) -> list[str]:
     """Plan files added or modified on the pull request: ``base...head`` (from the merge base)."""
     out = git_text(
-        ["diff", Opt("--name-only"), Opt("--no-renames"), Opt("--diff-filter=AM"), f"{base}...{head}", Opt("--"), PLANS_DIR],
+        [
+            "diff",
+            Opt("-z"),
+            Opt("--name-only"),
+            Opt("--no-renames"),
+            Opt("--diff-filter=AM"),
+            f"{base}...{head}",
+            Opt("--"),
+            PLANS_DIR,
+        ],
         cwd=repo,
     )
-    return sorted(p for p in out.splitlines() if is_plan(p))
+    return sorted(p for p in out.split("\0") if is_plan(p))
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,14 @@ def merged_plans(repo: Path, head: str, after: str | None) -> list[Merged]:
     out = git_text(
         [
             "log",
+            Opt("-z"),  # paths as they are (no quoting of unusual names)
             Opt("--first-parent"),
             Opt("--reverse"),
             Opt("--no-renames"),
             Opt("--diff-merges=first-parent"),
             Opt("--diff-filter=AM"),
             Opt("--name-only"),
-            Opt("--format=%x00%H"),
+            Opt("--format=%x01%H"),
             *rng,
             Opt("--"),
             PLANS_DIR,
@@ -56,12 +66,10 @@ def merged_plans(repo: Path, head: str, after: str | None) -> list[Merged]:
         cwd=repo,
     )
     found: list[Merged] = []
-    for chunk in out.split("\x00")[1:]:
-        lines = chunk.strip("\n").splitlines()
-        if not lines:
-            continue
-        commit = lines[0].strip()
-        found.extend(Merged(commit, p) for p in sorted({ln for ln in lines[1:] if is_plan(ln)}))
+    for chunk in out.split("\x01")[1:]:
+        commit, _, names = chunk.partition("\0")
+        paths = {p.lstrip("\n") for p in names.split("\0")}
+        found.extend(Merged(commit.strip(), p) for p in sorted(p for p in paths if is_plan(p)))
     return found
 
 

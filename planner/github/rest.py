@@ -117,10 +117,10 @@ class GitHub:
 
     def paginate(self, url: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         next_url: str | None = url
-        query = {"per_page": 100, **(params or {})}
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
         while next_url is not None:
             resp = self.request("GET", next_url, params=query)
-            query = {}  # the next link carries the query
+            query = None  # the next link carries the query (params={} would erase it)
             yield from resp.json()
             m = _NEXT.search(resp.headers.get("link", ""))
             next_url = m.group(1) if m else None
@@ -151,6 +151,10 @@ class GitHub:
         out: dict[str, Any] = self.request(
             "PATCH", f"/repos/{owner}/{repo}/issues/comments/{comment_id}", json={"body": body}
         ).json()
+        return out
+
+    def pull(self, owner: str, repo: str, number: int) -> dict[str, Any]:
+        out: dict[str, Any] = self.request("GET", f"/repos/{owner}/{repo}/pulls/{number}").json()
         return out
 
     def pulls_of_commit(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:

@@ -52,6 +52,12 @@ def pr_command(repo: Path, remote: str, runner: Runner) -> int:
         body = sticky.fit(sticky.PR_MARKER, heading(report), sections(report, runner.run_url()), _footer(runner))
         with gh:
             try:
+                now = str(gh.pull(owner, name, number)["head"]["sha"])
+                if now != head:  # an older run finishing late must not overwrite the newer comment
+                    runner.message(
+                        "notice", f"the pull request has a newer head {now[:12]}: its run writes the comment"
+                    )
+                    return EXIT_ERROR if report.failed else EXIT_OK
                 comment = sticky.upsert(gh, owner, name, number, me(gh, runner), sticky.PR_MARKER, body)
                 runner.output("comment-id", str(comment["id"]))
             except GitHubError as exc:
