@@ -16,9 +16,12 @@ requests, a fresh clone per job (actions/checkout with fetch-depth 0), Cloudflar
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,9 +97,43 @@ def _eval(text: str, ctx: dict[str, Any]) -> str:
     return _EXPR.sub(one, text)
 
 
-def run_action(
-    workspace: Path, inputs: dict[str, str], env: dict[str, str], *, action: Path = ROOT / "action.yml"
-) -> JobResult:
+@functools.cache
+def runner_temp() -> Path:
+    """RUNNER_TEMP, one per test process (removed at exit): the action's copy and the install
+    step's venv live here, as in a runner's tool cache."""
+    path = Path(tempfile.mkdtemp(prefix="gh-runner-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def action_checkout(runner_temp: Path) -> Path:
+    """The action as the runner downloads it (``_actions/OWNER/NAME/REF``): this repository's
+    tracked files, copied once per test session (a build inside the worktree would race between
+    test workers and leave build/ behind)."""
+    dest = runner_temp / "_actions" / "release-planner"
+    if not (dest / "action.yml").exists():
+        files = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
+        tmp = Path(tempfile.mkdtemp(dir=runner_temp))
+        for name in filter(None, files):
+            src = ROOT / name
+            if src.is_file():
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, tmp / name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, dest)
+    return dest / "action.yml"
+
+
+def run_action(workspace: Path, inputs: dict[str, str], env: dict[str, str], *, action: Path) -> JobResult:
     doc = yaml.safe_load(action.read_text(encoding="utf-8"))
     token = env.get("GITHUB_TOKEN_FOR_JOB", "")
     given = {k: v for k, v in inputs.items()}
@@ -275,8 +312,7 @@ class World:
     def env(self, work: Path, event_name: str, event: dict[str, Any], sha: str, ref: str) -> dict[str, str]:
         event_file = work.parent / "event.json"
         event_file.write_text(json.dumps(event), encoding="utf-8")
-        runner_temp = self.root.parent / "runner-temp"  # shared: the install step's venv lives here
-        runner_temp.mkdir(exist_ok=True)
+        runner_temp = self.runner_temp()
         return {
             "PATH": os.environ["PATH"],
             "HOME": str(self.root),
@@ -297,6 +333,9 @@ class World:
             "CLOUDFLARE_API_BASE_URL": self.kv.url,
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
+
+    def runner_temp(self) -> Path:
+        return runner_temp()
 
     def pr_event(self, number: int, base: str, head: str, *, fork: bool = False) -> dict[str, Any]:
         ev = webhook("pull_request", "opened")
@@ -320,9 +359,11 @@ class World:
         )
         env["GITHUB_TOKEN_FOR_JOB"] = token
         inputs = {"command": "pr"} if fork else {"command": "pr", "kv-api-token": TOKEN, "kv-account-id": ACCOUNT}
-        return run_action(work, inputs, env)
+        return run_action(work, inputs, env, action=action_checkout(self.runner_temp()))
 
-    def run_apply(self, sha: str | None = None, extra_env: dict[str, str] | None = None) -> JobResult:
+    def run_apply(
+        self, sha: str | None = None, extra_env: dict[str, str] | None = None, inputs: dict[str, str] | None = None
+    ) -> JobResult:
         sha = sha or self.main()
         work = self.checkout(sha)
         ev = webhook("push", None)
@@ -330,7 +371,8 @@ class World:
         env = self.env(work, "push", ev, sha, "refs/heads/main")
         env["GITHUB_TOKEN_FOR_JOB"] = WORKFLOW_TOKEN
         env.update(extra_env or {})
-        return run_action(work, {"command": "apply", "kv-api-token": TOKEN, "kv-account-id": ACCOUNT}, env)
+        given = {"command": "apply", "kv-api-token": TOKEN, "kv-account-id": ACCOUNT, **(inputs or {})}
+        return run_action(work, given, env, action=action_checkout(self.runner_temp()))
 
     # ---- what the tests assert on -----------------------------------------------------------
 

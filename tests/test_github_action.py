@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cfkv_server import CFKVServer
+from tests.cfkv_server import TOKEN, CFKVServer
 from tests.gh_harness import ANA, EXT, RTR, World, build_world
-from tests.github_server import FORK_TOKEN, GitHubServer
+from tests.github_server import FORK_TOKEN, WORKFLOW_TOKEN, GitHubServer
 from tests.gitrepo import git
 
 MARKER = "<!-- release-planner:plan -->"
@@ -81,6 +81,8 @@ def test_pr_creating_a_version_and_referencing_it_is_planned_merged_and_applied(
     again = world.run_apply()
     assert again.ok, again.log
     assert len(world.ledger()) == 1 and "nothing to do" in again.summary
+    for j in (job, job2, applied, again):  # secrets come from the environment, never printed
+        assert WORKFLOW_TOKEN not in j.log + j.summary and TOKEN not in j.log + j.summary
 
 
 def _merged(world: World, name: str, *lines: str) -> tuple[int, str]:
@@ -219,3 +221,42 @@ def test_an_older_run_finishing_late_does_not_overwrite_the_newer_comment(world:
     assert f"::notice::the pull request has a newer head {new[:12]}" in late.log
     (after,) = _bot_comments(world, number)
     assert after["body"] == comment["body"] and "scripts/router" in str(after["body"])
+
+
+def test_the_first_run_with_since_ignores_older_plan_files(world: World) -> None:
+    _, old = _merged(world, "old", "promote prompts/extraction v1.1.0 to production")
+    _, new = _merged(world, "new", "promote prompts/extraction v1.1.0 to staging")
+    job = world.run_apply(new, inputs={"since": old})
+    assert job.ok, job.log
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/new.plan"]
+    assert world.peeled(f"refs/tags/{EXT}/production") == world.commits["ext1"]  # the old plan was not applied
+
+
+FREEZE = """
+[policy]
+[[policy.freeze]]
+env = "production"
+from = "2026-12-24T00:00"
+to = "2026-12-27T00:00"
+reason = "holiday freeze"
+"""
+
+
+def test_a_plan_blocked_by_a_policy_at_apply_time_is_reported_and_the_next_is_applied(world: World) -> None:
+    from tests.gh_harness import PLANNER_TOML
+
+    number, _base, _head = world.open_pr(
+        {
+            "planner.toml": PLANNER_TOML + FREEZE,
+            "plans/prod.plan": _plan("prod", "promote prompts/extraction v1.1.0 to production"),
+        }
+    )
+    world.merge(number)
+    _, last = _merged(world, "stage", "promote prompts/extraction v1.1.0 to staging")
+    job = world.run_apply(last, {"PLANNER_NOW": "2026-12-25T10:00:00Z"})
+    assert not job.ok
+    (bad,) = json.loads(job.outputs["planner"]["not-applied"])
+    assert bad["path"] == "plans/prod.plan" and bad["status"] == "blocked" and "holiday freeze" in bad["message"]
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/stage.plan"]
+    assert world.peeled(f"refs/tags/{EXT}/production") == world.commits["ext1"]
+    assert world.kv_value("production", "prompts/extraction@production") == b"Extract v1\n"

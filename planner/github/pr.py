@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,7 +168,7 @@ def heading(report: PRReport) -> str:
     return head + "\n\nAfter the merge, the apply workflow compiles each merged plan file again and applies it."
 
 
-def summary(report: PRReport, sources: Mapping[str, str] | None = None) -> str:
+def summary(report: PRReport) -> str:
     parts = [heading(report)]
     for s in sections(report, None):
         parts.append(s.full)

@@ -31,7 +31,7 @@ from typing import Any
 from planner.errors import DiagnosticError, PlannerError
 from planner.github import cursor, gitlog
 from planner.github.actions import Runner
-from planner.gitio import Opt, git_text
+from planner.gitio import Opt, git_text, run_git
 from planner.policy import Invocation, PolicyError
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger
@@ -85,9 +85,11 @@ class Report:
         return [{"env": env, "commit": c} for env, c in sorted(commits.items()) if c is not None], problems
 
 
-def pending(repo: Path, head: str, cur: cursor.Cursor, since: str | None) -> list[gitlog.Merged]:
+def pending(repo: Path, remote: str, head: str, cur: cursor.Cursor, since: str | None) -> list[gitlog.Merged]:
     if cur.main is None:
         return gitlog.merged_plans(repo, head, since)
+    if not gitlog.has_commit(repo, cur.main):  # a shallow or single-branch checkout: fetch it
+        run_git(["fetch", Opt("--no-tags"), Opt("--quiet"), remote, cur.main], cwd=repo, check=False)
     if not gitlog.has_commit(repo, cur.main) or not gitlog.is_ancestor(repo, cur.main, head):
         if gitlog.has_commit(repo, cur.main) and gitlog.is_ancestor(repo, head, cur.main):
             return []  # an older commit than the reconcile has reached: nothing left for this run
@@ -119,6 +121,14 @@ def recover_local(repo: Path, remote: str, log: Callable[[str], None]) -> None:
     log(recover(repo=repo, remote=remote, targets=targets, progress=log).message)
 
 
+def describe(exc: PlannerError) -> str:
+    """The error with each positioned diagnostic under it (a policy names the rule and the line)."""
+    lines = [exc.message]
+    for d in exc.diagnostics:
+        lines.append(f"{d.span}: {d.message}" if d.span else d.message)
+    return "\n".join(dict.fromkeys(lines))
+
+
 def apply_one(repo: Path, remote: str, m: gitlog.Merged, log: Callable[[str], None]) -> Outcome:
     """Compile the merged file, apply it; stale and blocked are outcomes, anything else raises."""
     from planner.cli.apply import _targets, compile_and_plan, policy_precheck
@@ -129,7 +139,7 @@ def apply_one(repo: Path, remote: str, m: gitlog.Merged, log: Callable[[str], No
     try:
         plan = compile_and_plan(text, m.path, repo=repo, remote=remote, invocation=REVIEWED, source_name=m.path)
     except PolicyError as exc:
-        return Outcome(m.commit, m.path, "blocked", exc.message)
+        return Outcome(m.commit, m.path, "blocked", describe(exc))
     except DiagnosticError as exc:
         first = exc.diagnostics[0] if exc.diagnostics else None
         where = f"{first.span}: " if first is not None and first.span else ""
@@ -145,7 +155,7 @@ def apply_one(repo: Path, remote: str, m: gitlog.Merged, log: Callable[[str], No
             precheck=policy_precheck(plan, repo=repo, remote=remote, invocation=REVIEWED),
         )
     except PolicyError as exc:
-        return Outcome(m.commit, m.path, "blocked", exc.message, plan_id=plan.plan_id)
+        return Outcome(m.commit, m.path, "blocked", describe(exc), plan_id=plan.plan_id)
     except (StalePlanError, ConflictError) as exc:
         return Outcome(m.commit, m.path, "stale", exc.message, plan_id=plan.plan_id)
     envs = environments(plan, repo)
@@ -162,7 +172,7 @@ def reconcile(
     recover_local(repo, remote, say)
     head_commit = git_text(["rev-parse", Opt("--verify"), f"{head}^{{commit}}"], cwd=repo).strip()
     cur = cursor.read(repo, remote)
-    todo = pending(repo, head_commit, cur, since)
+    todo = pending(repo, remote, head_commit, cur, since)
     tip = read_remote_refs(remote, cwd=repo).get(LEDGER_REF, (None, None))[0]
     ledger.fetch_ledger(repo, remote, tip)
     stop = cur.ledger if cur.ledger and gitlog.has_commit(repo, cur.ledger) else None
