@@ -1,5 +1,5 @@
-"""The CI recipes (examples/github/*.yml) and the pre-commit hook: valid YAML, and every `planner`
-command they run exists with the options they pass (checked against the real Typer/click tree)."""
+"""The CI recipes (examples/github/*.yml), action.yml and the pre-commit hook: valid YAML, the
+planner commands they run exist, and the least-privilege rules of docs/ci.md hold."""
 
 from __future__ import annotations
 
@@ -16,24 +16,28 @@ from planner.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "examples/github").glob("*.yml"))
+ACTION = ROOT / "action.yml"
 _OPERATORS = {"|", "||", "&&", ";", ">", ">>", "2>", "<", "&", ")"}
+_PINNED = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}")
 
 
 def commands() -> dict[str, Any]:
     """The real command tree (Typer ships its own click): {name: command with .params}."""
     group = typer.main.get_command(app)
     cmds: dict[str, Any] = dict(getattr(group, "commands", {}))
-    assert {"plan", "apply", "check", "validate", "show", "history"} <= set(cmds)
+    assert {"plan", "apply", "check", "validate", "show", "history", "github"} <= set(cmds)
     return cmds
 
 
-def run_scripts(doc: dict[str, Any]) -> list[str]:
-    out = []
-    for job in doc["jobs"].values():
-        for step in job.get("steps", []):
-            if "run" in step:
-                out.append(str(step["run"]))
-    return out
+def load(path: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if "runs" in doc:
+        return list(doc["runs"]["steps"])
+    return [s for job in doc["jobs"].values() for s in job.get("steps", [])]
 
 
 def planner_calls(script: str) -> list[tuple[str, list[str]]]:
@@ -60,46 +64,84 @@ def planner_calls(script: str) -> list[tuple[str, list[str]]]:
 
 
 def test_the_recipes_exist() -> None:
-    names = {p.name for p in WORKFLOWS}
-    assert names == {"release-plan-pr.yml", "release-apply.yml"}
+    assert {p.name for p in WORKFLOWS} == {"release-plan-pr.yml", "release-apply.yml"}
+
+
+def test_the_action_runs_planner_github_with_existing_subcommands_and_options() -> None:
+    doc = load(ACTION)
+    assert doc["runs"]["using"] == "composite"
+    (script,) = [s["run"] for s in steps(doc) if "planner github" in s.get("run", "")]
+    assert 'planner github "$COMMAND" "${args[@]}"' in script and "pr|apply)" in script
+    group = commands()["github"]
+    for sub in ("pr", "apply"):
+        known = {o for p in group.commands[sub].params for o in (*p.opts, *p.secondary_opts)}
+        assert "--remote" in known
+    assert "--since" in {o for p in group.commands["apply"].params for o in p.opts}
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_every_action_is_pinned_by_a_full_sha(path: Path) -> None:
+    for step in steps(load(path)):
+        uses = step.get("uses")
+        if uses is None or uses.startswith("OWNER/release-planner@"):
+            continue
+        assert _PINNED.fullmatch(uses), f"{path.name}: {uses} is not pinned by a commit SHA"
+
+
+def test_the_action_installs_from_its_own_checkout_wheels_only_with_a_pinned_python() -> None:
+    doc = load(ACTION)
+    setup = steps(doc)[0]
+    assert setup["uses"].startswith("actions/setup-python@") and setup["with"]["python-version"]
+    install = steps(doc)[1]["run"]
+    assert '"$ACTION_PATH"' in install and "--only-binary=:all:" in install
+    assert steps(doc)[1]["env"]["ACTION_PATH"] == "${{ github.action_path }}"
+    # the KV token reaches the planner step alone, not the install step
+    assert "CLOUDFLARE_API_TOKEN" not in str(steps(doc)[1]) and "CLOUDFLARE_API_TOKEN" in steps(doc)[2]["env"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_planner_commands_exist_with_their_options(path: Path) -> None:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    # `on:` is parsed as True by YAML 1.1; the trigger must not be a tag push
-    triggers = doc.get("on", doc.get(True))
-    assert "tags" not in str(triggers) and "create" not in triggers
-    calls = [c for s in run_scripts(doc) for c in planner_calls(s)]
-    assert calls, f"{path.name} runs no planner command"
-    cmds = commands()
-    for sub, opts in calls:
-        assert sub in cmds, f"{path.name}: `planner {sub}` is not a command"
-        known = {o for p in cmds[sub].params for o in (*p.opts, *p.secondary_opts)}
-        for o in opts:
-            assert o in known, f"{path.name}: `planner {sub}` has no option {o} (has {sorted(known)})"
+def test_workflows_are_least_privilege(path: Path) -> None:
+    doc = load(path)
+    triggers = doc.get("on", doc.get(True))  # `on:` is parsed as True by YAML 1.1
+    assert "tags" not in str(triggers) and "create" not in triggers and "pull_request_target" not in triggers
+    assert doc["permissions"] == {}  # nothing at workflow level: each job says what it needs
+    for name, job in doc["jobs"].items():
+        assert "permissions" in job and job.get("timeout-minutes"), name
+        assert "env" not in job, f"{name}: secrets go on the step that needs them"
+        assert "always()" not in str(job.get("if", ""))
+        planner = [s for s in job["steps"] if str(s.get("uses", "")).startswith("OWNER/release-planner@")]
+        for s in planner:
+            assert s["with"]["command"] in ("pr", "apply")
+        runs_install = any("npm ci" in str(s.get("run", "")) for s in job["steps"])
+        if runs_install:  # third-party install scripts: no write token, no persisted credentials
+            assert set(job["permissions"].values()) == {"read"}
+            (checkout,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")]
+            assert checkout["with"]["persist-credentials"] is False
 
 
 def test_pr_workflow_shape() -> None:
-    doc = yaml.safe_load((ROOT / "examples/github/release-plan-pr.yml").read_text())
-    steps = doc["jobs"]["plan"]["steps"]
-    subs = [s for script in run_scripts(doc) for s, _ in planner_calls(script)]
-    assert subs == ["check", "validate", "plan"]
-    comment = next(s for s in steps if s.get("uses", "").startswith("actions/github-script"))
-    assert "updateComment" in comment["with"]["script"] and "<!-- release-planner:plan -->" in comment["with"]["script"]
-    assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in steps)
-    assert doc["permissions"] == {"contents": "read", "pull-requests": "write"}
+    doc = load(ROOT / "examples/github/release-plan-pr.yml")
+    job = doc["jobs"]["plan"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    (planner,) = [s for s in job["steps"] if "uses" in s and s["uses"].startswith("OWNER/")]
+    assert planner["with"]["command"] == "pr" and "KV_READ" in planner["with"]["kv-api-token"]
+    assert "paths" not in str(doc[True])  # every pull request gets a run (a required check can rely on it)
 
 
 def test_apply_workflow_shape() -> None:
-    doc = yaml.safe_load((ROOT / "examples/github/release-apply.yml").read_text())
+    doc = load(ROOT / "examples/github/release-apply.yml")
     assert doc["concurrency"] == {"group": "release-apply", "cancel-in-progress": False}
-    calls = [c for script in run_scripts(doc) for c in planner_calls(script)]
-    apply = [opts for sub, opts in calls if sub == "apply"]
-    assert apply == [["--plan", "--require-id", "--format"]]
+    assert "workflow_dispatch" in doc[True] and "schedule" in doc[True]  # catch-up runs
+    apply = doc["jobs"]["apply"]
+    assert apply["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert apply["outputs"]["deploy"] == "${{ steps.planner.outputs.deploy }}"
     deploy = doc["jobs"]["deploy"]
+    assert deploy["if"].startswith("${{ !cancelled()")
     assert "fromJSON(needs.apply.outputs.deploy)" in str(deploy["strategy"])
-    assert any("wrangler deploy --env" in str(s.get("run", "")) for s in deploy["steps"])
+    (checkout,) = [s for s in deploy["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["ref"] == "${{ matrix.commit }}"  # the planner's commit, never main's HEAD
+    (wrangler,) = [s for s in deploy["steps"] if "wrangler deploy" in str(s.get("run", ""))]
+    assert "CLOUDFLARE_API_TOKEN" in wrangler["env"]
 
 
 def test_pre_commit_hook_runs_planner_check_on_plan_files() -> None:
@@ -114,3 +156,20 @@ def test_pre_commit_hook_runs_planner_check_on_plan_files() -> None:
 def test_parser_sees_through_shell_syntax() -> None:
     script = 'planner plan "$f" --format markdown -o out.json 2> err || code=$?\nxargs -d "\\n" planner check --format=github'
     assert planner_calls(script) == [("plan", ["--format", "-o"]), ("check", ["--format"])]
+
+
+def test_actionlint_is_clean_on_the_action_and_the_examples() -> None:
+    from tests.actionlint import lint
+
+    assert lint(WORKFLOWS) == []
+
+
+def test_actionlint_finds_a_broken_expression_in_the_action(tmp_path: Path) -> None:
+    from tests.actionlint import lint
+
+    broken = tmp_path / "action.yml"
+    broken.write_text(
+        ACTION.read_text(encoding="utf-8").replace("inputs.remote }}", "inputs.remotee }}"), encoding="utf-8"
+    )
+    (finding,) = lint([], action=broken)
+    assert 'property "remotee" is not defined' in finding["message"]

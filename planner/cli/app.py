@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "kv": "kv",
     "sync": "kv",
     "components": "components",
+    "github": "github",
     "demo": "demo",
 }
 

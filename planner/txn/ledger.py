@@ -51,10 +51,16 @@ def now_iso() -> str:
 
 def build_commit(repo: Repo, record: Mapping[str, Any], parent: str | None) -> str:
     """Write the record as a ledger commit on top of ``parent``; return the commit id (not pushed)."""
+    msg = f"apply {record.get('apply_id', '?')}: {record.get('plan_name', '')}\n"
+    return record_commit(repo, record, RECORD_FILE, msg, parent)
+
+
+def record_commit(repo: Repo, record: Mapping[str, Any], filename: str, msg: str, parent: str | None) -> str:
+    """A commit whose tree is ``filename`` holding ``record`` as JSON, on top of ``parent`` (not
+    pushed): the form of the ledger and of the GitHub reconcile's cursor."""
     data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
     blob = repo.text(["hash-object", Opt("-w"), Opt("--stdin")], input=data).strip()
-    tree = repo.text(["mktree"], input=f"100644 blob {blob}\t{RECORD_FILE}\n".encode()).strip()
-    msg = f"apply {record.get('apply_id', '?')}: {record.get('plan_name', '')}\n"
+    tree = repo.text(["mktree"], input=f"100644 blob {blob}\t{filename}\n".encode()).strip()
     args: list[str | Opt] = ["commit-tree", tree]
     if parent:
         args += [Opt("-p"), parent]

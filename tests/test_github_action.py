@@ -1,0 +1,262 @@
+"""The GitHub Action end to end (tests/gh_harness.py): action.yml's steps run as GitHub runs them,
+against a real repository with a bare remote, Cloudflare KV and GitHub's REST API on loopback
+(every GitHub request and response checked against GitHub's OpenAPI description)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cfkv_server import TOKEN, CFKVServer
+from tests.gh_harness import ANA, EXT, RTR, World, build_world
+from tests.github_server import FORK_TOKEN, WORKFLOW_TOKEN, GitHubServer
+from tests.gitrepo import git
+
+MARKER = "<!-- release-planner:plan -->"
+CURSOR = "refs/planner/reconcile"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with CFKVServer() as kv, GitHubServer() as gh:
+        yield build_world(tmp_path / "w", kv, gh)
+
+
+def _plan(name: str, *lines: str) -> str:
+    return f'plan "{name}" {{\n' + "".join(f"  {ln}\n" for ln in lines) + "}\n"
+
+
+def _bot_comments(world: World, number: int) -> list[dict[str, object]]:
+    return [c for c in world.gh.comments_on(number) if c["user"]["login"] == "github-actions[bot]"]  # type: ignore[index]
+
+
+def _moves(world: World) -> list[str]:
+    """Every ref move recorded in the ledger, oldest first."""
+    return [ch["ref"] for rec in world.ledger() for ch in rec["refs"]]
+
+
+def test_pr_creating_a_version_and_referencing_it_is_planned_merged_and_applied(world: World) -> None:
+    c = world.commits
+    plan = _plan(
+        "r1", f"create prompts/extraction v1.2.0 at {c['ext12']}", "promote prompts/extraction v1.2.0 to staging"
+    )
+    number, base, head = world.open_pr(
+        {"plans/r1.plan": plan, "app.yaml": "prompt: prompts/extraction@v1.2.0\nother: prompts/extraction@staging\n"}
+    )
+    refs_before = world.refs()
+    job = world.run_pr(number, base, head)
+    assert job.ok, job.log
+    plans = json.loads(job.outputs["planner"]["plans"])
+    assert [(p["path"], p["status"]) for p in plans] == [("plans/r1.plan", "planned")]
+    (comment,) = _bot_comments(world, number)
+    assert MARKER in str(comment["body"]) and plans[0]["plan_id"][:12] in str(comment["body"])
+    assert job.outputs["planner"]["comment-id"] == str(comment["id"])
+    assert "plans/r1.plan" in job.summary and "v1.2.0" in job.summary
+    # KV drift of @staging (the plan moves staging) is a warning, not a failure
+    assert "::warning file=app.yaml" in job.log and "::error" not in job.log
+    assert world.refs() == refs_before  # a PR run changes nothing
+
+    # a second push to the PR updates the same comment in place
+    job2 = world.run_pr(number, base, head)
+    assert job2.ok, job2.log
+    assert [x["id"] for x in _bot_comments(world, number)] == [comment["id"]]
+
+    world.merge(number)
+    applied = world.run_apply()
+    assert applied.ok, applied.log
+    assert world.peeled(f"refs/tags/{EXT}/v1.2.0") == c["ext12"]
+    assert world.peeled(f"refs/tags/{EXT}/staging") == c["ext12"]
+    assert world.kv_value("staging", "prompts/extraction@staging") == b"Extract v1.2\n"
+    assert world.kv_value("staging", "prompts/extraction@v1.2.0") == b"Extract v1.2\n"
+    (rec,) = world.ledger()
+    assert rec["plan_source"] == "plans/r1.plan" and rec["actor"] == "octocat"
+    assert json.loads(applied.outputs["planner"]["applied"]) == ["plans/r1.plan"]
+    assert json.loads(applied.outputs["planner"]["deploy"]) == []  # no logic component moved
+    assert CURSOR in world.refs()
+
+    # a re-run (or the next push) applies nothing again
+    again = world.run_apply()
+    assert again.ok, again.log
+    assert len(world.ledger()) == 1 and "nothing to do" in again.summary
+    for j in (job, job2, applied, again):  # secrets come from the environment, never printed
+        assert WORKFLOW_TOKEN not in j.log + j.summary and TOKEN not in j.log + j.summary
+
+
+def _merged(world: World, name: str, *lines: str) -> tuple[int, str]:
+    """Open a pull request adding plans/NAME.plan and merge it; (number, merge commit)."""
+    number, _base, _head = world.open_pr({f"plans/{name}.plan": _plan(name, *lines)})
+    return number, world.merge(number)
+
+
+def test_three_merges_with_the_middle_run_cancelled_are_all_applied_once_in_order(world: World) -> None:
+    c = world.commits
+    _, sha_a = _merged(world, "a", "promote prompts/extraction v1.1.0 to staging")
+    assert world.run_apply(sha_a).ok
+    _, sha_b = _merged(world, "b", "promote prompts/extraction v1.1.0 to production")
+    # the run for b is cancelled before it starts (GitHub drops a pending run when a third arrives)
+    _, sha_c = _merged(world, "c", "promote scripts/router v2.0.0 to staging")
+    job = world.run_apply(sha_c)
+    assert job.ok, job.log
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/a.plan", "plans/b.plan", "plans/c.plan"]
+    assert _moves(world) == [f"refs/tags/{EXT}/staging", f"refs/tags/{EXT}/production", f"refs/tags/{RTR}/staging"]
+    assert world.peeled(f"refs/tags/{EXT}/production") == c["ext11"]
+    assert world.kv_value("production", "prompts/extraction@production") == b"Extract v1.1\n"
+    assert json.loads(job.outputs["planner"]["applied"]) == ["plans/b.plan", "plans/c.plan"]
+    # deploy: the commit the planner reports for the moved logic component, not main's HEAD
+    assert json.loads(job.outputs["planner"]["deploy"]) == [{"env": "staging", "commit": c["rtr2"]}]
+    assert c["rtr2"] != sha_c
+    # the cancelled run, re-run late (older checkout), and another run: nothing applied twice
+    late = world.run_apply(sha_b)
+    assert late.ok, late.log
+    again = world.run_apply(sha_c)
+    assert again.ok, again.log
+    assert len(world.ledger()) == 3
+
+
+def test_a_forged_comment_is_ignored(world: World) -> None:
+    number, base, head = world.open_pr(
+        {
+            "plans/one.plan": _plan("one", "promote prompts/extraction v1.1.0 to staging"),
+            "plans/two.plan": _plan("two", "promote scripts/router v2.0.0 to staging"),
+        }
+    )
+    mallory = world.gh.user_token("mallory", 666)
+    forged = f"{MARKER}\n<!-- plan-id plans/one.plan {'0' * 64} -->\nApproved: only plans/one.plan\n"
+    world.gh.post_as(mallory, number, forged)
+    job = world.run_pr(number, base, head)
+    assert job.ok, job.log
+    mine = _bot_comments(world, number)
+    assert len(mine) == 1 and "plans/two.plan" in str(mine[0]["body"])
+    (theirs,) = [c for c in world.gh.comments_on(number) if c["user"]["login"] == "mallory"]  # type: ignore[index]
+    assert theirs["body"] == forged  # not taken for ours, not overwritten
+    world.merge(number)
+    applied = world.run_apply()
+    assert applied.ok, applied.log
+    assert sorted(r["plan_source"] for r in world.ledger()) == ["plans/one.plan", "plans/two.plan"]
+    assert world.peeled(f"refs/tags/{RTR}/staging") == world.commits["rtr2"]
+
+
+def test_a_token_with_a_user_identity_updates_only_its_own_comment(world: World) -> None:
+    number, base, head = world.open_pr({"plans/one.plan": _plan("one", "promote prompts/extraction v1.1.0 to staging")})
+    alice = world.gh.user_token("alice", 7)
+    world.gh.post_as(world.gh.user_token("bob", 8), number, f"{MARKER}\nbob's copy")
+    assert world.run_pr(number, base, head, token=alice).ok
+    assert world.run_pr(number, base, head, token=alice).ok
+    by = [c["user"]["login"] for c in world.gh.comments_on(number)]  # type: ignore[index]
+    assert sorted(by) == ["alice", "bob"]  # GET /user says alice: one comment of hers, updated in place
+
+
+def test_a_stale_plan_between_two_good_ones_is_reported_and_the_others_applied(world: World) -> None:
+    c = world.commits
+    _merged(world, "first", "promote prompts/extraction v1.1.0 to staging")
+    stale_pr, _ = _merged(world, "second", f"create prompts/extraction v1.2.0 at {c['ext12']}")
+    _, last = _merged(world, "third", "promote scripts/router v2.0.0 to staging")
+    # meanwhile someone creates v1.2.0 by hand at another commit: the second plan is stale
+    world.origin.tag_version(EXT, "v1.2.0", c["rtr2"])
+    git(world.dev, "push", "-q", "origin", f"refs/tags/{EXT}/v1.2.0")
+    job = world.run_apply(last)
+    assert not job.ok  # the job is red: a merged plan was not applied
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/first.plan", "plans/third.plan"]
+    (bad,) = json.loads(job.outputs["planner"]["not-applied"])
+    assert bad["path"] == "plans/second.plan" and bad["status"] == "stale" and "already exists" in bad["message"]
+    assert "::error::plans/second.plan" in job.log and "**stale**" in job.summary
+    assert json.loads(job.outputs["planner"]["deploy"]) == [{"env": "staging", "commit": c["rtr2"]}]
+    assert world.peeled(f"refs/tags/{EXT}/v1.2.0") == c["rtr2"]  # the hand-made tag is left alone
+    (note,) = _bot_comments(world, stale_pr)
+    assert "<!-- release-planner:apply -->" in str(note["body"]) and "was not applied (stale)" in str(note["body"])
+    # the next run does not retry it (a new pull request editing the plan does) and applies nothing
+    assert world.run_apply(last).ok and len(world.ledger()) == 2
+
+
+def test_a_sigkilled_apply_is_finished_by_the_next_run_and_nothing_is_applied_twice(world: World) -> None:
+    c = world.commits
+    _merged(world, "a", "promote prompts/extraction v1.1.0 to staging")
+    _, sha = _merged(world, "b", "promote agents/analyzer v1.0.0 to production")
+    killed = world.run_apply(sha, {"PLANNER_CRASH_AT": "pushed"})  # SIGKILL right after the push landed
+    assert killed.steps[-1].returncode in (-9, 137), killed.log
+    assert world.peeled(f"refs/tags/{EXT}/staging") == c["ext11"]  # the tags moved...
+    assert world.kv_value("staging", "prompts/extraction@staging") == b"Extract v1\n"  # ...the KV not yet
+    job = world.run_apply(sha)  # a new runner: the journal of the killed one is gone
+    assert job.ok, job.log
+    assert world.kv_value("staging", "prompts/extraction@staging") == b"Extract v1.1\n"
+    assert world.kv_value("production", "agents/analyzer@production") == b"model: a\n"
+    assert _moves(world) == [f"refs/tags/{EXT}/staging", f"refs/tags/{ANA}/production"]  # each tag moved once
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/a.plan", "plans/a.plan", "plans/b.plan"]
+    assert world.ledger()[1]["refs"] == [] and world.ledger()[1]["kv"]  # the finishing record: KV only
+
+
+def test_a_fork_pull_request_without_secrets_is_checked_not_planned(world: World) -> None:
+    number, base, head = world.open_pr({"plans/one.plan": _plan("one", "promote prompts/extraction v1.1.0 to staging")})
+    world.kv.reset_counts()
+    job = world.run_pr(number, base, head, fork=True, token=FORK_TOKEN)
+    assert job.ok, job.log
+    (p,) = json.loads(job.outputs["planner"]["plans"])
+    assert p["status"] == "not-planned" and "forks get no secrets" in p["message"]
+    assert world.kv.count("*") == 0  # no KV read without credentials
+    assert "::notice::plans/one.plan: checked, not planned" in job.log
+    assert "::warning::the plan comment was not written" in job.log  # the read-only token may not comment
+    assert world.gh.comments_on(number) == []
+    assert "checked, not planned" in job.summary
+
+
+def test_a_pr_with_a_broken_plan_fails_with_annotations_at_the_plan_line(world: World) -> None:
+    number, base, head = world.open_pr({"plans/bad.plan": _plan("bad", "promote prompts/extracton v1.1.0 to staging")})
+    job = world.run_pr(number, base, head)
+    assert not job.ok
+    assert "::error file=plans/bad.plan,line=2,col=" in job.log
+    (comment,) = _bot_comments(world, number)
+    assert "plans/bad.plan`: error" in str(comment["body"])
+
+
+def test_an_older_run_finishing_late_does_not_overwrite_the_newer_comment(world: World) -> None:
+    number, base, old = world.open_pr({"plans/one.plan": _plan("one", "promote prompts/extraction v1.1.0 to staging")})
+    new = world.push_pr(number, {"plans/one.plan": _plan("one", "promote scripts/router v2.0.0 to staging")})
+    assert world.run_pr(number, base, new).ok
+    (comment,) = _bot_comments(world, number)
+    late = world.run_pr(number, base, old)
+    assert late.ok, late.log
+    assert f"::notice::the pull request has a newer head {new[:12]}" in late.log
+    (after,) = _bot_comments(world, number)
+    assert after["body"] == comment["body"] and "scripts/router" in str(after["body"])
+
+
+def test_the_first_run_with_since_ignores_older_plan_files(world: World) -> None:
+    _, old = _merged(world, "old", "promote prompts/extraction v1.1.0 to production")
+    _, new = _merged(world, "new", "promote prompts/extraction v1.1.0 to staging")
+    job = world.run_apply(new, inputs={"since": old})
+    assert job.ok, job.log
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/new.plan"]
+    assert world.peeled(f"refs/tags/{EXT}/production") == world.commits["ext1"]  # the old plan was not applied
+
+
+FREEZE = """
+[policy]
+[[policy.freeze]]
+env = "production"
+from = "2026-12-24T00:00"
+to = "2026-12-27T00:00"
+reason = "holiday freeze"
+"""
+
+
+def test_a_plan_blocked_by_a_policy_at_apply_time_is_reported_and_the_next_is_applied(world: World) -> None:
+    from tests.gh_harness import PLANNER_TOML
+
+    number, _base, _head = world.open_pr(
+        {
+            "planner.toml": PLANNER_TOML + FREEZE,
+            "plans/prod.plan": _plan("prod", "promote prompts/extraction v1.1.0 to production"),
+        }
+    )
+    world.merge(number)
+    _, last = _merged(world, "stage", "promote prompts/extraction v1.1.0 to staging")
+    job = world.run_apply(last, {"PLANNER_NOW": "2026-12-25T10:00:00Z"})
+    assert not job.ok
+    (bad,) = json.loads(job.outputs["planner"]["not-applied"])
+    assert bad["path"] == "plans/prod.plan" and bad["status"] == "blocked" and "holiday freeze" in bad["message"]
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/stage.plan"]
+    assert world.peeled(f"refs/tags/{EXT}/production") == world.commits["ext1"]
+    assert world.kv_value("production", "prompts/extraction@production") == b"Extract v1\n"
