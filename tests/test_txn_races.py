@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,18 @@ from planner.gitio import GitError
 from planner.txn.engine import apply_plan
 from planner.txn.errors import ConflictError
 from tests.gitrepo import GIT_ENV, git
-from tests.txn_fixture import ANA, EXT, RELEASE, ROOT, SUMM, TxnFixture, build, ledger_records, write_plan_json
+from tests.txn_fixture import (
+    ANA,
+    EXT,
+    RELEASE,
+    ROOT,
+    SUMM,
+    TxnFixture,
+    clone_checkout,
+    cloudflare_fixture,
+    ledger_records,
+    write_plan_json,
+)
 
 DISJOINT = {
     "ext-staging": "promote prompts/extraction v1.1.0 to staging",
@@ -29,8 +41,8 @@ DISJOINT = {
 
 
 @pytest.fixture
-def fx(tmp_path: Path) -> TxnFixture:
-    return build(tmp_path)
+def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TxnFixture]:
+    yield from cloudflare_fixture(tmp_path, monkeypatch)
 
 
 def slow_remote(fx: TxnFixture, seconds: float) -> None:
@@ -41,13 +53,8 @@ def slow_remote(fx: TxnFixture, seconds: float) -> None:
 
 
 def checkout(fx: TxnFixture, name: str) -> Path:
-    """A clone of the remote sharing the fixture's KV file (as CI runners share Cloudflare KV)."""
-    work = fx.work.parent / name
-    git(fx.work.parent, "clone", "-q", str(fx.repo.remote), str(work))
-    kv = fx.work / ".planner/kv.sqlite"
-    (work / "planner.toml").write_text(f'remote = "origin"\n[kv]\nstore = "sqlite"\npath = "{kv}"\n')
-    (work / ".git/info/exclude").write_text(".planner/\nplanner.toml\n")
-    return work
+    """A clone of the remote sharing the fixture's Cloudflare KV (as CI runners do)."""
+    return clone_checkout(fx, name)
 
 
 def start(work: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
