@@ -47,8 +47,15 @@ class RecoverResult:
 
 
 def recover(
-    *, repo: Path | str, remote: str, targets: Mapping[str, Target], progress: Progress | None = None
+    *,
+    repo: Path | str,
+    remote: str,
+    targets: Mapping[str, Target],
+    progress: Progress | None = None,
+    push_wait: float = orphans.WAIT,
 ) -> RecoverResult:
+    """Finish or undo the interrupted apply; ``push_wait``: seconds a push it left running may
+    still take before its process group is killed (``planner recover --push-wait``)."""
     repo = Path(repo)
     log = progress or (lambda _m: None)
     journal = Journal.open(repo)
@@ -65,7 +72,7 @@ def recover(
             raise JournalError("the journal does not start with 'begin'; refusing to guess")
         intent = entries[0]["intent"]
         # A push the crashed apply started may still land: let it end (or stop it) first.
-        orphans.settle([e for e in entries if e["point"] == "pushing"], log)
+        orphans.settle([e for e in entries if e["point"] == "pushing"], log, push_wait)
         apply_id: str = intent["apply_id"]
         points = [e["point"] for e in entries]
         last_phase = len(intent["phases"]) - 1
