@@ -13,7 +13,6 @@ from planner.kv.bindings import (
     open_stores,
     read_wrangler,
     resolve_namespace_id,
-    strip_jsonc,
 )
 from planner.kv.cloudflare import CloudflareKV
 from planner.kv.sqlite import SqliteKV
@@ -114,11 +113,21 @@ def test_jsonc(tmp_path: Path) -> None:
         resolve_namespace_id(data, env="staging", preview=True, **kw)  # type: ignore[arg-type]
 
 
-def test_strip_jsonc_keeps_positions() -> None:
-    text = '{"a": "x // y", /* c */ "b": [1, 2,],\n}'
-    out = strip_jsonc(text)
-    assert len(out) == len(text)
-    assert out == '{"a": "x // y",         "b": [1, 2 ] \n}'
+def test_jsonc_comments_and_trailing_commas_keep_strings_and_positions(tmp_path: Path) -> None:
+    write(tmp_path, "wrangler.jsonc", '{"a": "x // y /* z */", /* c */ "b": [1, 2,],\n}')
+    assert read_wrangler(tmp_path / "wrangler.jsonc") == {"a": "x // y /* z */", "b": [1, 2]}
+    # an error after a block comment spanning lines is reported where it is in the file
+    write(tmp_path, "wrangler.json", '{\n  /* one\n  two */ "a": 1,\n  "b": ]\n}\n')
+    with pytest.raises(DiagnosticError) as err:
+        read_wrangler(tmp_path / "wrangler.json")
+    assert err.value.render().startswith("wrangler.json:4:8: error: malformed JSONC: unexpected ']'")
+    write(tmp_path, "wrangler.json", '{"a": 1')
+    with pytest.raises(DiagnosticError) as err:
+        read_wrangler(tmp_path / "wrangler.json")
+    assert err.value.render().startswith("wrangler.json:1:8: error: malformed JSONC: unexpected end of input")
+    write(tmp_path, "wrangler.json", "  \n")
+    with pytest.raises(DiagnosticError, match="malformed JSONC: unexpected end of input"):
+        read_wrangler(tmp_path / "wrangler.json")
 
 
 def test_missing_things_are_named(tmp_path: Path) -> None:

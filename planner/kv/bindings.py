@@ -32,7 +32,7 @@ from planner.config import CONFIG_FILE, PlannerConfig
 from planner.config_schema import locate
 from planner.content import sha256_hex
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span, source_lines
-from planner.fileio import loads_json, loads_toml, read_text_file
+from planner.fileio import loads_jsonc, loads_toml, read_text_file
 from planner.kv.base import KVError, KVStore
 from planner.kv.layout import DEFAULT_LAYOUT, KNOWN_LAYOUTS
 from planner.kv.sqlite import SqliteKV
@@ -192,62 +192,13 @@ def parse_kv_config(config: PlannerConfig, env: str) -> KVSettings:
 # ---- wrangler.toml / wrangler.jsonc ----------------------------------------------------------
 
 
-def strip_jsonc(text: str) -> str:
-    """Remove // and /* */ comments and trailing commas outside strings.
-
-    Removed characters become spaces (newlines kept), so JSON error positions still match the file.
-    """
-    out = list(text)
-    i, n = 0, len(text)
-    in_str = False
-    last_comma: int | None = None  # index of a comma that may turn out to be trailing
-    while i < n:
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-            i += 1
-            continue
-        if c == '"':
-            in_str = True
-            last_comma = None
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            for j in range(i, end):
-                out[j] = " "
-            i = end
-            continue
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            for j in range(i, end):
-                if out[j] != "\n":
-                    out[j] = " "
-            i = end
-            continue
-        elif c == ",":
-            last_comma = i
-        elif c in "}]":
-            if last_comma is not None:
-                out[last_comma] = " "
-            last_comma = None
-        elif not c.isspace():
-            last_comma = None
-        i += 1
-    return "".join(out)
-
-
 def read_wrangler(path: Path) -> dict[str, Any]:
     """Parse wrangler.toml or wrangler.json(c); errors carry file:line:col."""
     name = path.name
     text = read_text_file(path, name)
     if path.suffix == ".toml":
         return loads_toml(name, text)
-    data = loads_json(name, strip_jsonc(text), source=text)
+    data = loads_jsonc(name, text)
     if not isinstance(data, dict):
         raise BindingError(f"{path}: expected a JSON object at the top level")
     return data
