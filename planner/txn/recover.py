@@ -20,19 +20,12 @@ from typing import Any, Literal
 
 from planner.kv.base import KVStore
 from planner.txn import ledgerview, orphans
-from planner.txn.engine import (
-    Context,
-    Counter,
-    CountingStore,
-    Progress,
-    Target,
-    read_back,
-    run_verifies,
-    undo,
-    write_kv,
-)
+from planner.txn.compensate import undo
+from planner.txn.context import Context, Counter, CountingStore, Progress, Target
+from planner.txn.engine import run_verifies
 from planner.txn.errors import ApplyFailedError
 from planner.txn.journal import Journal, JournalError
+from planner.txn.kvwrites import read_back, write_kv
 from planner.txn.lock import checkout_lock
 from planner.txn.verify import VerifyError
 
