@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from planner.diff import compute_plan, content_changes
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
-from planner.registry import load_edgit_registry
+from planner.registry import load_registry
 from planner.render.markdown import render_markdown
 from planner.state import build_state
 from planner.steps import MoveEnv, OrderedPlan
@@ -96,7 +96,7 @@ def main() -> None:
                 for x in names
             )
             ordered = OrderedPlan("bench", "", "bench.plan", "00" * 32, steps, (tuple(s.id for s in steps),))
-            registry = load_edgit_registry(work)
+            registry = load_registry(work)
             targets = {"staging": Target("staging", SqliteKV(root / "kv.sqlite", "staging"), ("{type}/{name}@{slot}",))}
             t_plan, t_changes, t_md = [], [], []
             size = 0
