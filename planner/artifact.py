@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from planner.artifact_schema import SchemaError, check_plan, locate
+from planner.artifact_fields import SchemaError
+from planner.artifact_schema import check_plan, locate
 from planner.changes import ComputedPlan, KVChange, Notice, TagChange, VerifyCheck
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
 
