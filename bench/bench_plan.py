@@ -25,7 +25,7 @@ from planner.diff import compute_plan, content_changes
 from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
-from planner.registry import load_edgit_registry
+from planner.registry import load_registry
 from planner.render.markdown import render_markdown
 from planner.state import build_state
 from planner.steps import MoveEnv, OrderedPlan
@@ -97,7 +97,7 @@ def main() -> None:
                 for x in names
             )
             ordered = OrderedPlan("bench", "", "bench.plan", "00" * 32, steps, (tuple(s.id for s in steps),))
-            registry = load_edgit_registry(work)
+            registry = load_registry(work)
             targets = {"staging": Target("staging", SqliteKV(root / "kv.sqlite", "staging"), ("{type}/{name}@{slot}",))}
             t_plan, t_changes, t_md = [], [], []
             size = 0

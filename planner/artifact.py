@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
-from planner.artifact_schema import SchemaError, check_plan, locate
+from planner.artifact_fields import SchemaError
+from planner.artifact_schema import check_plan, locate
 from planner.changes import ComputedPlan, KVChange, Notice, TagChange, VerifyCheck
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
-from planner.kv.base import KVStore
-from planner.state import RepoState
 
 FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})
@@ -57,10 +56,6 @@ def to_dict(plan: ComputedPlan) -> dict[str, Any]:
 
 def _canonical(plain: Any) -> str:
     return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def canonical_json(data: Any) -> str:
-    return _canonical(_norm(data))
 
 
 def plan_id(plan: ComputedPlan) -> str:
@@ -147,15 +142,6 @@ def _check(data: Any) -> None:
     check_plan(data)
 
 
-def from_dict(data: Any) -> ComputedPlan:
-    """A ComputedPlan from parsed plan.json, every field checked (planner.artifact_schema)."""
-    try:
-        _check(data)
-    except SchemaError as exc:
-        raise ArtifactError(f"{exc.where()}: {exc.message}" if exc.path else exc.message) from None
-    return _build_plan(data)
-
-
 def _build_plan(data: dict[str, Any]) -> ComputedPlan:
     d = dict(data)
     try:
@@ -209,37 +195,3 @@ def load(text: str, filename: str = "plan.json", *, check_id: bool = True) -> Co
             f"{str(plan.plan_id)[:64] or '(none)'!s}, the content hashes to {plan_id(plan)}",
         )
     return plan
-
-
-class _HasStore(Protocol):
-    @property
-    def store(self) -> KVStore: ...
-
-
-def stale_targets(plan: ComputedPlan, fresh_state: RepoState, stores: Mapping[str, KVStore | _HasStore]) -> list[str]:
-    """Every tag whose remote object moved and every KV key whose content changed since planning.
-
-    ``stores`` maps the plan's KV namespace names (environment names) to a store or a
-    NamespaceTarget. One ``get_many`` per namespace. Tags are named by ref, keys as
-    ``kv:{namespace}:{key}``. (The ledger ref's lease is apply's business, not staleness.)
-    """
-    out: list[str] = []
-    for t in plan.tags:
-        if fresh_state.refs.get(t.ref) != t.old_object:
-            out.append(t.ref)
-    by_ns: dict[str, list[KVChange]] = {}
-    for k in plan.kv:
-        by_ns.setdefault(k.namespace, []).append(k)
-    for ns in sorted(by_ns):
-        entry = stores.get(ns)
-        if entry is None:
-            raise ArtifactError(f"no KV store for namespace {ns!r} to re-check the plan against")
-        store: KVStore = entry.store if hasattr(entry, "store") else entry
-        changes: Sequence[KVChange] = by_ns[ns]
-        got = store.get_many(sorted({k.key for k in changes}))
-        for k in changes:
-            e = got.get(k.key)
-            now = hashlib.sha256(e.value).hexdigest() if e is not None else None
-            if now != k.old_sha256:
-                out.append(f"kv:{ns}:{k.key}")
-    return out

@@ -7,8 +7,8 @@ This module makes sure that whatever the file holds, apply and the renderers onl
 types and values the dry run produces: every field checked, every tag ref inside our tag layout,
 and every tag change, KV write and verify check agreeing with the step it claims to come from.
 
-Errors are :class:`SchemaError` carrying the JSON path (``tags[0].ref``) so the loader can point
-at the exact place in the file.
+Each field is checked by planner.artifact_fields; errors are its ``SchemaError``, carrying the
+JSON path (``tags[0].ref``) that :func:`locate` turns into the field's line and column.
 """
 
 from __future__ import annotations
@@ -16,168 +16,42 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
+from planner.artifact_fields import (
+    Path,
+    SchemaError,
+    array,
+    boolean,
+    choice,
+    component,
+    env,
+    integer,
+    obj,
+    oid,
+    opt_oid,
+    opt_text,
+    opt_version,
+    parsed,
+    sha256,
+    tag_ref,
+    text,
+    type_name,
+    version,
+)
 from planner.kv.limits import MAX_KEY_BYTES, MAX_METADATA_BYTES
 from planner.model import (
     PREFIXES,
     ComponentRef,
-    ModelError,
-    TagName,
     Version,
     build_tag,
     env_message,
     parse_slot,
-    validate_env,
     version_message,
 )
 
-Path = tuple[str | int, ...]
-
-_OID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MAX_TEXT = 100_000  # names, descriptions, messages: generous, but not unbounded
 _MOVE_KINDS = ("promote", "copy", "rollback")
 _MARK_KINDS = ("reject", "override")
-
-
-class SchemaError(Exception):
-    """A field of plan.json has the wrong type or value; ``path`` locates it."""
-
-    def __init__(self, path: Path, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-
-    def where(self) -> str:
-        return format_path(self.path)
-
-
-def format_path(path: Path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(top level)"
-
-
-# --- scalar checks: each returns the value (typed) or raises SchemaError at ``path`` ---
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
-
-
-def text(value: Any, path: Path, *, max_len: int = _MAX_TEXT, empty: bool = True) -> str:
-    if not isinstance(value, str):
-        raise SchemaError(path, f"must be a string, not {_type_name(value)}")
-    if not empty and not value:
-        raise SchemaError(path, "must not be empty")
-    if len(value) > max_len:
-        raise SchemaError(path, f"is longer than {max_len} characters")
-    return value
-
-
-def opt_text(value: Any, path: Path, *, max_len: int = _MAX_TEXT) -> str | None:
-    return None if value is None else text(value, path, max_len=max_len)
-
-
-def integer(value: Any, path: Path, *, low: int = 0, high: int | None = None) -> int:
-    # bool is an int subclass in Python, but `true` is not a number in a plan.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SchemaError(path, f"must be an integer, not {_type_name(value)}")
-    if value < low or (high is not None and value > high):
-        raise SchemaError(path, f"must be between {low} and {high}" if high is not None else f"must be >= {low}")
-    return value
-
-
-def boolean(value: Any, path: Path) -> bool:
-    if not isinstance(value, bool):
-        raise SchemaError(path, f"must be true or false, not {_type_name(value)}")
-    return value
-
-
-def oid(value: Any, path: Path) -> str:
-    if not isinstance(value, str) or not _OID.match(value):
-        raise SchemaError(path, "must be a git object id (40 or 64 lowercase hex digits)")
-    return value
-
-
-def opt_oid(value: Any, path: Path) -> str | None:
-    return None if value is None else oid(value, path)
-
-
-def sha256(value: Any, path: Path) -> str:
-    if not isinstance(value, str) or not _SHA256.match(value):
-        raise SchemaError(path, "must be a sha256 (64 lowercase hex digits)")
-    return value
-
-
-def choice(value: Any, path: Path, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise SchemaError(path, f"must be one of {', '.join(allowed)}")
-    return value
-
-
-def _model(value: Any, path: Path, parse: Callable[[str], Any]) -> Any:
-    text(value, path, max_len=1000)
-    try:
-        return parse(value)
-    except ModelError as exc:
-        raise SchemaError(path, exc.message) from None
-
-
-def version(value: Any, path: Path) -> Version:
-    v: Version = _model(value, path, Version.parse)
-    return v
-
-
-def opt_version(value: Any, path: Path) -> Version | None:
-    return None if value is None else version(value, path)
-
-
-def component(value: Any, path: Path) -> ComponentRef:
-    c: ComponentRef = _model(value, path, ComponentRef.parse)
-    return c
-
-
-def env(value: Any, path: Path) -> str:
-    e: str = _model(value, path, validate_env)
-    return e
-
-
-def tag_ref(value: Any, path: Path) -> TagName:
-    """Only ``refs/tags/{components|logic}/<ns>/<name>/<slot>``: never a branch, never another tag."""
-    text(value, path, max_len=1000)
-    if not value.startswith("refs/tags/"):
-        raise SchemaError(
-            path, f"{value!r} is not a tag ref (expected refs/tags/{{components|logic}}/<ns>/<name>/<slot>)"
-        )
-    tag: TagName = _model(value, path, TagName.parse)
-    if tag.ref != value:
-        raise SchemaError(path, f"{value!r} is not in canonical form (expected {tag.ref!r})")
-    return tag
-
-
-def obj(value: Any, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise SchemaError(path, f"must be an object, not {_type_name(value)}")
-    missing = [k for k in required if k not in value]
-    if missing:
-        raise SchemaError(path, f"lacks {', '.join(missing)}")
-    unknown = sorted(k for k in value if k not in required and k not in optional)
-    if unknown:
-        raise SchemaError((*path, unknown[0]), "is not a field of this object")
-    return value
-
-
-def array(value: Any, path: Path) -> list[Any]:
-    if not isinstance(value, list):
-        raise SchemaError(path, f"must be an array, not {_type_name(value)}")
-    return value
-
 
 # --- the plan ---
 
@@ -257,7 +131,7 @@ def _check_steps(items: list[Any]) -> dict[str, dict[str, Any]]:
     for i, s in enumerate(items):
         p: Path = ("steps", i)
         if not isinstance(s, dict):
-            raise SchemaError(p, f"must be an object, not {_type_name(s)}")
+            raise SchemaError(p, f"must be an object, not {type_name(s)}")
         kind = choice(s.get("kind"), (*p, "kind"), ("create", *_MOVE_KINDS, "verify", *_MARK_KINDS))
         if kind == "create":
             obj(s, p, ("id", "level", "kind", "component", "prefix", "version", "commit", "at"), ("span",))
@@ -405,7 +279,7 @@ def _check_kv(items: list[Any], steps: dict[str, dict[str, Any]]) -> None:
             raise SchemaError((*p, "key"), "is not valid Unicode text") from None
         phase = choice(k["phase"], (*p, "phase"), ("prepare", "project"))
         comp = component(k["component"], (*p, "component"))
-        slot = _model(k["slot"], (*p, "slot"), parse_slot)
+        slot = parsed(k["slot"], (*p, "slot"), parse_slot)
         old = None if k["old_sha256"] is None else sha256(k["old_sha256"], (*p, "old_sha256"))
         new = sha256(k["new_sha256"], (*p, "new_sha256"))
         integer(k["size"], (*p, "size"))
@@ -432,10 +306,10 @@ def _check_kv(items: list[Any], steps: dict[str, dict[str, Any]]) -> None:
 def _metadata(value: Any, path: Path) -> None:
     """KV metadata: a flat object of scalars within the KV limit (the dry run writes four strings)."""
     if not isinstance(value, dict):
-        raise SchemaError(path, f"must be an object, not {_type_name(value)}")
+        raise SchemaError(path, f"must be an object, not {type_name(value)}")
     for name, item in value.items():
         if item is not None and not isinstance(item, str | int | float | bool):
-            raise SchemaError((*path, name), f"must be a string, number, boolean or null, not {_type_name(item)}")
+            raise SchemaError((*path, name), f"must be a string, number, boolean or null, not {type_name(item)}")
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
     if size > MAX_METADATA_BYTES:
         raise SchemaError(path, f"is {size} bytes as JSON, the KV limit is {MAX_METADATA_BYTES}")

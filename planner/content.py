@@ -19,8 +19,9 @@ from typing import Any
 from planner.blobs import Blob, fetch_objects, read_files, read_files_via_trees, read_objects
 from planner.errors import DiagnosticSink, PlannerError
 from planner.gitio import Remote, Repo
+from planner.manifest import parse_manifest
 from planner.model import TYPE_TO_NAMESPACE, ComponentRef
-from planner.registry import REGISTRY_PATH, Component, Registry, parse_manifest
+from planner.registry import REGISTRY_PATH, Component, Registry
 
 __all__ = [
     "MissingCommitError",

@@ -97,7 +97,7 @@ def plan_source(
     (the ledger resolves `rollback C in ENV`), diff, policies. ``filename`` names diagnostics;
     ``source_name`` is what the artifact records (repository-relative, so ids do not depend on
     where the checkout lives)."""
-    from planner.kv.bindings import open_stores
+    from planner.kv.bindings import close_stores, open_stores
     from planner.lang.compile import Inputs, compile_text
 
     cfg = load_config(repo)
@@ -110,7 +110,10 @@ def plan_source(
         ordered = dataclasses.replace(ordered, source_file=source_name)
     envs = sorted({s.env for s in ordered.steps if isinstance(s, MoveEnv) and s.prefix == "components"})
     targets = open_stores(cfg, envs)
-    computed = compute_plan(ordered, repo=git, registry=registry, state=state, targets=targets)
+    try:
+        computed = compute_plan(ordered, repo=git, registry=registry, state=state, targets=targets)
+    finally:
+        close_stores(targets)  # Cloudflare's HTTP connections: the diff is their last use
     violations = policy.check(
         computed,
         state=state,

@@ -201,20 +201,35 @@ def write_text_file(path: Path | str, text: str, display_name: str | None = None
         raise FileError(f"cannot write {name}: {_os_reason(exc)}") from None
 
 
-def loads_json(display_name: str, text: str, source: str | None = None, **kw: Any) -> Any:
-    """``json.loads`` with positioned errors; absurd nesting (RecursionError) is an error too.
-
-    ``source`` is the text shown under the diagnostic when it differs from ``text`` (JSONC).
-    """
-    shown = {display_name: text if source is None else source}
+def loads_json(display_name: str, text: str, **kw: Any) -> Any:
+    """``json.loads`` with positioned errors; absurd nesting (RecursionError) is an error too."""
     try:
         return json.loads(text, **kw)
     except json.JSONDecodeError as exc:
         span = Span(display_name, exc.lineno, exc.colno)
-        raise DiagnosticError([Diagnostic("error", f"malformed JSON: {exc.msg}", span)], shown) from None
+        raise DiagnosticError([Diagnostic("error", f"malformed JSON: {exc.msg}", span)], {display_name: text}) from None
     except RecursionError:
         msg = "malformed JSON: nested too deeply"  # no source shown: the line may be megabytes long
         raise DiagnosticError([Diagnostic("error", msg, Span(display_name, 1, 1))]) from None
+
+
+def loads_jsonc(display_name: str, text: str) -> Any:
+    """JSON with comments and trailing commas (wrangler.jsonc), read by the ``json5`` library
+    (JSONC is a subset of JSON5); errors at the line and column where its parser stopped."""
+    import json5
+
+    try:
+        value, err, pos = json5.parse(text) if text.strip() else (None, "empty", len(text))
+    except RecursionError:
+        msg = "malformed JSONC: nested too deeply"  # no source shown: the line may be megabytes long
+        raise DiagnosticError([Diagnostic("error", msg, Span(display_name, 1, 1))]) from None
+    if err is None:
+        return value
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    found = f"unexpected {text[pos]!r}" if pos < len(text) else "unexpected end of input"
+    span = Span(display_name, line, col)
+    raise DiagnosticError([Diagnostic("error", f"malformed JSONC: {found}", span)], {display_name: text})
 
 
 def loads_toml(display_name: str, text: str) -> dict[str, Any]:

@@ -5,115 +5,52 @@ else edgit's rule (a path under ``logic/`` or ``src/logic/`` is logic).
 
 Dependencies (edges point from the user to the used component) come from a manifest's ``uses:``
 list and from component references in the component's own YAML file (``planner.refs``).
+
+The records (Component, Registry) and path rules are in ``planner.component``, manifests are read
+by ``planner.manifest``; this module reads components.json, merges, and writes components.json.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planner.component import (
+    REGISTRY_PATH,
+    Component,
+    Registry,
+    check_repo_path,
+    inside_repo,
+    prefix_for_path,
+)
 from planner.errors import Diagnostic, DiagnosticError, DiagnosticSink, PlannerError, Span
 from planner.fileio import loads_json, read_text_file
-from planner.model import ComponentRef, ModelError, Prefix, namespace_for_type, validate_name
+from planner.manifest import MANIFEST_NAME, find_manifests, read_manifest
+from planner.model import ComponentRef, ModelError, namespace_for_type, validate_name
 
-if TYPE_CHECKING:  # yaml is imported only when a manifest or a YAML file is read (start-up time)
+if TYPE_CHECKING:  # types only: datetime and planner.refs load when used (start-up time)
     from datetime import datetime
-
-    import yaml
 
     from planner.refs import YamlRef
 
-REGISTRY_PATH = ".edgit/components.json"
+__all__ = [  # Component, Registry and the path rules live in planner.component; most callers meet them here
+    "REGISTRY_PATH",
+    "REGISTRY_VERSION",
+    "Component",
+    "Registry",
+    "add_component",
+    "check_repo_path",
+    "dump_edgit",
+    "edgit_timestamp",
+    "load_registry",
+    "prefix_for_path",
+    "save_components",
+]
+
 REGISTRY_VERSION = "3.0.0"
-MANIFEST_NAME = "component.yaml"
-# Directories never searched for manifests: VCS data, virtualenvs, dependency trees.
-_SKIP_DIRS = {".git", ".edgit", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
-MANIFEST_KEYS = frozenset({"name", "type", "path", "prefix", "uses"})
-
-
-@dataclass(frozen=True)
-class Component:
-    """One registered component, from components.json and/or its component.yaml."""
-
-    name: str
-    type: str  # edgit type: prompt, agent-definition, ...
-    path: str  # repository-relative POSIX path of the component's file
-    prefix: Prefix
-    uses: tuple[ComponentRef, ...] = ()  # components this one depends on (declared in a manifest)
-    source: str = REGISTRY_PATH  # where it was declared
-    span: Span | None = field(default=None, compare=False)  # where in ``source``
-
-    @property
-    def ref(self) -> ComponentRef:
-        return ComponentRef(namespace_for_type(self.type), self.name)
-
-    @property
-    def needs_rebuild(self) -> bool:
-        return self.prefix == "logic"
-
-
-@dataclass(frozen=True)
-class Registry:
-    """Every registered component, by reference, with the YAML references found in their files."""
-
-    components: Mapping[ComponentRef, Component] = field(default_factory=dict)
-    # References found in each component's YAML file (positions kept for diagnostics).
-    yaml_refs: Mapping[ComponentRef, tuple[YamlRef, ...]] = field(default_factory=dict)
-    warnings: tuple[Diagnostic, ...] = ()
-
-    def get(self, ref: ComponentRef) -> Component | None:
-        return self.components.get(ref)
-
-    def by_name(self, name: str) -> list[Component]:
-        return [c for c in self.components.values() if c.name == name]
-
-    def lookup(self, text: str) -> Component | None:
-        """Find a component by ``type/name`` (``prompts/extraction``) or by bare name if unique."""
-        if "/" in text:
-            try:
-                return self.get(ComponentRef.parse(text))
-            except ModelError:
-                return None
-        found = self.by_name(text)
-        return found[0] if len(found) == 1 else None
-
-    def dependencies(self) -> dict[ComponentRef, frozenset[ComponentRef]]:
-        """component -> the components it uses (edges point from user to used).
-
-        Union of manifest ``uses:`` and YAML references to other registered components.
-        """
-        out: dict[ComponentRef, frozenset[ComponentRef]] = {}
-        for ref, c in self.components.items():
-            found = {r.ref for r in self.yaml_refs.get(ref, ()) if r.ref != ref and r.ref in self.components}
-            out[ref] = frozenset(set(c.uses) | found)
-        return out
-
-
-def prefix_for_path(path: str) -> Prefix:
-    """edgit's rule: a file under ``logic/`` or ``src/logic/`` needs a Worker rebuild."""
-    p = PurePosixPath(path)
-    if p.parts[:1] == ("logic",) or p.parts[:2] == ("src", "logic"):
-        return "logic"
-    return "components"
-
-
-def check_repo_path(path: str) -> str | None:
-    """Why ``path`` is not a safe repository-relative path, or None if it is."""
-    if not path:
-        return "is empty"
-    if "\\" in path or "\x00" in path:
-        return "contains a backslash or NUL"
-    p = PurePosixPath(path)
-    if p.is_absolute():
-        return "is absolute"
-    if ".." in p.parts:
-        return "escapes the repository ('..')"
-    return None
 
 
 _JSON_KEY = re.compile(r'"(?:[^"\\\n]|\\.)*"(?=\s*:)')
@@ -213,129 +150,6 @@ def _edgit_components(repo: Path, sink: DiagnosticSink) -> tuple[str, list[Compo
     return text, comps
 
 
-def load_edgit_registry(repo: Path) -> Registry:
-    """Read ``.edgit/components.json`` alone; a missing file is an empty registry."""
-    sink = DiagnosticSink()
-    text, comps = _edgit_components(repo, sink)
-    out: dict[ComponentRef, Component] = {}
-    for c in comps:
-        if c.ref in out:
-            sink.error(f"duplicate component {c.ref}", c.span)
-        out[c.ref] = c
-    if sink.has_errors:
-        raise DiagnosticError(sink.items, {REGISTRY_PATH: text})
-    return Registry(dict(sorted(out.items())))
-
-
-def find_manifests(root: Path) -> list[Path]:
-    """Every ``component.yaml`` under ``root`` (sorted), skipping VCS and dependency directories."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        if MANIFEST_NAME in filenames:
-            found.append(Path(dirpath) / MANIFEST_NAME)
-    return sorted(found)
-
-
-def read_manifest(root: Path, file: Path, sink: DiagnosticSink) -> tuple[str, Component | None]:
-    """Read and parse one ``component.yaml``; problems go to ``sink`` with their positions."""
-    rel = file.relative_to(root).as_posix()
-    text = read_text_file(file, rel)
-    return text, parse_manifest(rel, text, sink, inside=lambda path: _inside(root, root / path))
-
-
-def parse_manifest(
-    rel: str, text: str, sink: DiagnosticSink, *, inside: Callable[[PurePosixPath], bool] | None = None
-) -> Component | None:
-    """Parse the text of the manifest at ``rel`` (repository path); problems go to ``sink``.
-
-    ``inside(path)``: whether the declared path stays in the repository once symlinks in the
-    working tree are followed (not asked for a manifest read from git objects).
-    Raises DiagnosticError for malformed YAML.
-    """
-    import yaml
-
-    from planner.refs import compose_all, node_span
-
-    docs = compose_all(rel, text)
-    if len(docs) != 1 or not isinstance(docs[0], yaml.MappingNode):
-        sink.error("a component manifest must be one YAML mapping (name, type, path, ...)", Span(rel, 1, 1))
-        return None
-    doc = docs[0]
-    nodes: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-    for k, v in doc.value:
-        key = k.value if isinstance(k, yaml.ScalarNode) else None
-        if key not in MANIFEST_KEYS:
-            sink.error(f"unknown manifest key {key!r} (known: {', '.join(sorted(MANIFEST_KEYS))})", node_span(rel, k))
-            continue
-        if key in nodes:
-            sink.error(f"duplicate manifest key {key!r}", node_span(rel, k))
-        nodes[key] = (k, v)
-    whole = node_span(rel, doc)
-
-    def scalar(key: str, required: bool) -> tuple[str, Span] | None:
-        if key not in nodes:
-            if required:
-                sink.error(f"missing required key {key!r}", Span(rel, whole.line, whole.column))
-            return None
-        node = nodes[key][1]
-        if not isinstance(node, yaml.ScalarNode) or not node.value or node.tag != "tag:yaml.org,2002:str":
-            sink.error(f"{key!r} must be a non-empty string", node_span(rel, node))
-            return None
-        return node.value, node_span(rel, node)
-
-    before = len(sink.items)
-    name = scalar("name", True)
-    type_ = scalar("type", True)
-    path = scalar("path", True)
-    prefix = scalar("prefix", False)
-    for value, check in ((name, validate_name), (type_, namespace_for_type)):
-        if value is not None:
-            try:
-                check(value[0])
-            except ModelError as exc:
-                sink.error(exc.message, value[1])
-    if prefix is not None and prefix[0] not in ("components", "logic"):
-        sink.error("'prefix' must be 'components' or 'logic'", prefix[1])
-    repo_path: str | None = None
-    if path is not None:
-        # Paths in a manifest are relative to the manifest's own directory.
-        bad = check_repo_path(path[0])
-        joined = PurePosixPath(rel).parent / path[0]
-        if bad is None and inside is not None and not inside(joined):
-            bad = "escapes the repository"
-        if bad:
-            sink.error(f"path {path[0]!r} {bad}", path[1])
-        else:
-            repo_path = PurePosixPath(os.path.normpath(joined.as_posix())).as_posix()
-    uses: list[ComponentRef] = []
-    if "uses" in nodes:
-        node = nodes["uses"][1]
-        if not isinstance(node, yaml.SequenceNode):
-            sink.error("'uses' must be a list of type/name references, e.g. [prompts/extraction]", node_span(rel, node))
-        else:
-            for item in node.value:
-                try:
-                    if not isinstance(item, yaml.ScalarNode):
-                        raise ModelError("each 'uses' entry must be a type/name string")
-                    uses.append(ComponentRef.parse(item.value))
-                except ModelError as exc:
-                    sink.error(exc.message, node_span(rel, item))
-    if len(sink.items) != before or name is None or type_ is None or repo_path is None:
-        return None
-    pfx: Prefix = "logic" if prefix and prefix[0] == "logic" else "components" if prefix else prefix_for_path(repo_path)
-    return Component(name[0], type_[0], repo_path, pfx, tuple(uses), rel, node_span(rel, nodes["name"][0]))
-
-
-def _inside(root: Path, target: Path) -> bool:
-    """True if ``target`` (after resolving symlinks) stays inside ``root``."""
-    try:
-        target.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 def load_registry(root: Path | str = ".") -> Registry:
     """The merged registry of ``root``: edgit's components.json plus every component.yaml.
 
@@ -375,7 +189,7 @@ def load_registry(root: Path | str = ".") -> Registry:
         from planner.refs import is_yaml_path, scan_yaml
 
         target = root / c.path
-        if not _inside(root, target):
+        if not inside_repo(root, target):
             sink.error(f"component {c.name!r}: path {c.path!r} escapes the repository (symlink)", c.span)
             continue
         if not target.is_file():
@@ -491,7 +305,7 @@ def add_component(root: Path | str, path: str, *, type_: str | None = None, name
     target = Path(path) if Path(path).is_absolute() else (Path.cwd() / path)
     if not target.exists():
         raise ModelError(f"{path}: no such file")
-    if not _inside(root, target):
+    if not inside_repo(root, target):
         raise ModelError(f"{path}: is outside the repository {root}")
     if not target.is_file():
         raise ModelError(f"{path}: is a directory, not a file; register one file (or its component.yaml)")

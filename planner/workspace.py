@@ -142,6 +142,19 @@ def repo_root(start: str | os.PathLike[str] = ".") -> tuple[Path | None, str | N
         return None, str(exc)
 
 
+def inside_top_level(root: str | os.PathLike[str], configured: str) -> Path | None:
+    """``configured`` (a path from planner.toml, relative to the top level ``root``) resolved with
+    every symlink, or None when it leaves the top level or points into ``.git``: a config value
+    must never make the planner write outside the repository or over git's own files."""
+    top = os.path.realpath(root)
+    full = os.path.realpath(os.path.join(top, configured))
+    if os.path.commonpath([top, full]) != top or full == top:
+        return None
+    if os.path.relpath(full, top).split(os.sep)[0] == ".git":
+        return None
+    return Path(full)
+
+
 def state_dir(repo: str | os.PathLike[str]) -> Path:
     """The repository's ``.planner/`` for a top level (``repo/.planner`` outside git, as before)."""
     try:

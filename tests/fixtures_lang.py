@@ -13,7 +13,7 @@ from pathlib import Path
 from planner.config import PlannerConfig
 from planner.gitio import Remote, Repo
 from planner.model import ComponentRef
-from planner.registry import Registry, load_edgit_registry
+from planner.registry import Registry, load_registry
 from planner.state import RepoState, snapshot
 from tests.gitrepo import EdgitRepo, git
 
@@ -77,7 +77,7 @@ def build_lang_fixture(root: Path) -> LangFixture:
     repo.push()
     git(repo.work, "push", "-q", "origin", "release/next")
 
-    base = load_edgit_registry(repo.work)
+    base = load_registry(repo.work)
     comps = {}
     for ref, comp in base.components.items():
         uses = tuple(ComponentRef.parse(u) for u in USES.get(str(ref), ()))

@@ -3,27 +3,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from planner.artifact import ArtifactError, canonical_json, dump, from_dict, load, plan_id, stale_targets, verify_id
+from planner.artifact import dump, load, plan_id, verify_id
 from planner.changes import ComputedPlan
 from planner.cli import run
 from planner.diff import compute_plan
 from planner.errors import DiagnosticError
 from planner.gitio import Remote, Repo
-from planner.kv.base import KVEntry
-from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
 from planner.policy import environment_order
 from planner.registry import load_registry
 from planner.state import snapshot
 from planner.steps import MoveEnv, OrderedPlan
-from tests.release_fixture import ANA, ENVS, EXT, Release, build_release, ordered_plan
+from tests.release_fixture import ANA, ENVS, Release, build_release, ordered_plan
 
 
 @pytest.fixture
@@ -40,6 +37,11 @@ def compute(rel: Release, **kw) -> ComputedPlan:  # type: ignore[no-untyped-def]
         state=snapshot(Repo(work), Remote("origin")),
         targets=rel.targets(),
     )
+
+
+def canonical_json(data: Any) -> str:
+    """plan.json's canonical form as docs/plan.md defines it (the id is its sha256)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def test_round_trip_and_id(rel: Release) -> None:
@@ -67,7 +69,7 @@ def test_tampered_plan_is_refused(rel: Release) -> None:
     # Only the two ids, never the (one-line) artifact itself.
     assert err.value.render() == (
         f"plan.json:1:1: error: plan_id does not match the plan's content (edited after planning?): "
-        f"the file says {data['plan_id']}, the content hashes to {plan_id(from_dict(data))}"
+        f"the file says {data['plan_id']}, the content hashes to {plan_id(load(json.dumps(data), check_id=False))}"
     )
 
 
@@ -76,8 +78,8 @@ def test_unknown_format_version_is_refused(rel: Release) -> None:
     data["format_version"] = 99
     with pytest.raises(DiagnosticError, match="unsupported plan format_version 99"):
         load(json.dumps(data))
-    with pytest.raises(ArtifactError, match="must hold a JSON object"):
-        from_dict([1])
+    with pytest.raises(DiagnosticError, match="must hold a JSON object"):
+        load("[1]")
 
 
 def test_malformed_json_is_positioned() -> None:
@@ -97,25 +99,6 @@ def test_no_secret_in_artifact(rel: Release, monkeypatch: pytest.MonkeyPatch) ->
     assert remote_url(Remote("https://bot:sekret-token-123@git.example.test/r.git"), Repo(rel.repo.work)) == (
         "https://git.example.test/r.git"
     )
-
-
-def test_stale_tag_named_exactly(rel: Release) -> None:
-    plan = load(dump(compute(rel)))  # from the artifact alone
-    stores = rel.targets()
-    assert stale_targets(plan, snapshot(Repo(rel.repo.work), Remote("origin")), stores) == []
-    # Someone promotes extraction to staging on the remote after planning.
-    rel.repo.set_env(EXT, "staging", "v1.1.0")
-    rel.repo.push()
-    fresh = snapshot(Repo(rel.repo.work), Remote("origin"))
-    assert stale_targets(plan, fresh, stores) == [f"refs/tags/{EXT}/staging"]
-
-
-def test_stale_kv_key_named_exactly(rel: Release) -> None:
-    plan = compute(rel)
-    SqliteKV(rel.kv_path, "staging").put_many([KVEntry("prompts/extraction@staging", b"hand edit\n")])
-    fresh = snapshot(Repo(rel.repo.work), Remote("origin"))
-    stores = {env: SqliteKV(rel.kv_path, env) for env in ENVS}  # bare stores work too
-    assert stale_targets(plan, fresh, stores) == ["kv:staging:prompts/extraction@staging"]
 
 
 def test_environment_order_policy(rel: Release) -> None:
@@ -214,8 +197,6 @@ def test_every_field_is_checked(saved: str, path: str, value: Any, message: str)
     rendered = err.value.render()
     assert rendered.startswith("saved/plan.json:"), rendered
     assert message in rendered, rendered
-    with pytest.raises(ArtifactError, match=re.escape(message.split(": ")[0] + ": ")):
-        from_dict(json.loads(text))
 
 
 def test_error_points_at_the_field(saved: str) -> None:

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.artifact import load, stale_targets
+from planner.artifact import load
 from planner.cli import run
-from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry
 from planner.kv.sqlite import SqliteKV
-from planner.state import snapshot
 from tests.fixtures_lang import LangFixture, build_lang_fixture
 
 
@@ -100,19 +98,6 @@ def test_plan_never_writes_remote_or_kv(fx: LangFixture, capsys: pytest.CaptureF
     assert db.read_bytes() == kv_bytes
     assert SqliteKV(db, "staging").list_keys() == kv_rows
     assert SqliteKV(db, "production").list_keys() == []
-
-
-def test_staleness_from_saved_artifact(fx: LangFixture, capsys: pytest.CaptureFixture[str]) -> None:
-    work = fx.repo.work
-    assert plan_cli(fx, str(work / "plans/release.plan"), "-o", str(work / "plan.json")) == 0
-    capsys.readouterr()
-    plan = load((work / "plan.json").read_text(encoding="utf-8"))
-    fx.repo.set_env("components/agents/analyzer", "staging", "v2.0.0")  # someone else promotes
-    fx.repo.push()
-    stores = {env: SqliteKV(work / ".planner/kv.sqlite", env) for env in ("staging", "production")}
-    assert stale_targets(plan, snapshot(Repo(work), Remote(str(fx.repo.remote))), stores) == [
-        "refs/tags/components/agents/analyzer/staging"
-    ]
 
 
 def test_demo_runs_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ from planner.content import (
 )
 from planner.gitio import GitError, Repo
 from planner.model import ComponentRef
-from planner.registry import Component, Registry, load_edgit_registry, load_registry
+from planner.registry import Component, Registry, load_registry
 from tests.gitrepo import EdgitRepo, git
 
 
@@ -76,7 +76,7 @@ def test_component_files_follow_the_registry_at_each_commit(edgit_repo: EdgitRep
 
     def current() -> Registry:
         loads.append(1)
-        return load_edgit_registry(edgit_repo.work)
+        return load_registry(edgit_repo.work)
 
     wanted = [(c1, ext), (c2, ext)]
     for via_trees in (True, False):

@@ -278,6 +278,20 @@ def test_config_remote_helper_refused(tmp_path: Path) -> None:
         load_config(tmp_path)
 
 
+@pytest.mark.parametrize("command", [["plan", "PLAN"], ["kv", "ls", "--env", "staging"], ["status"]])
+def test_config_kv_path_outside_the_repository_refused(
+    command: list[str], edgit_repo: EdgitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `[kv] path` leaving the repository stops every command at its planner.toml position,
+    before anything is created there (issue 18.5)."""
+    edgit_repo.write("planner.toml", 'remote = "origin"\n[kv]\npath = "../kv.sqlite"\n')
+    edgit_repo.write("plans/x.plan", 'plan "x" {\n  promote prompts/a v1.0.0 to staging\n}\n')
+    argv = [str(edgit_repo.work / "plans/x.plan") if a == "PLAN" else a for a in command]
+    err = _err(capsys, [*argv, "--repo", str(edgit_repo.work)])
+    assert err.startswith("planner.toml:3:1: error: [kv] path '../kv.sqlite' is outside the repository"), err
+    assert not (edgit_repo.work.parent / "kv.sqlite").exists()
+
+
 # ---- 8. --version ---------------------------------------------------------------------------------
 
 

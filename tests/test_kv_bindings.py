@@ -6,13 +6,13 @@ import pytest
 
 from planner.config import load_config
 from planner.errors import DiagnosticError
+from planner.kv.base import KVEntry
 from planner.kv.bindings import (
     BindingError,
     content_metadata,
     open_stores,
     read_wrangler,
     resolve_namespace_id,
-    strip_jsonc,
 )
 from planner.kv.cloudflare import CloudflareKV
 from planner.kv.sqlite import SqliteKV
@@ -113,11 +113,21 @@ def test_jsonc(tmp_path: Path) -> None:
         resolve_namespace_id(data, env="staging", preview=True, **kw)  # type: ignore[arg-type]
 
 
-def test_strip_jsonc_keeps_positions() -> None:
-    text = '{"a": "x // y", /* c */ "b": [1, 2,],\n}'
-    out = strip_jsonc(text)
-    assert len(out) == len(text)
-    assert out == '{"a": "x // y",         "b": [1, 2 ] \n}'
+def test_jsonc_comments_and_trailing_commas_keep_strings_and_positions(tmp_path: Path) -> None:
+    write(tmp_path, "wrangler.jsonc", '{"a": "x // y /* z */", /* c */ "b": [1, 2,],\n}')
+    assert read_wrangler(tmp_path / "wrangler.jsonc") == {"a": "x // y /* z */", "b": [1, 2]}
+    # an error after a block comment spanning lines is reported where it is in the file
+    write(tmp_path, "wrangler.json", '{\n  /* one\n  two */ "a": 1,\n  "b": ]\n}\n')
+    with pytest.raises(DiagnosticError) as err:
+        read_wrangler(tmp_path / "wrangler.json")
+    assert err.value.render().startswith("wrangler.json:4:8: error: malformed JSONC: unexpected ']'")
+    write(tmp_path, "wrangler.json", '{"a": 1')
+    with pytest.raises(DiagnosticError) as err:
+        read_wrangler(tmp_path / "wrangler.json")
+    assert err.value.render().startswith("wrangler.json:1:8: error: malformed JSONC: unexpected end of input")
+    write(tmp_path, "wrangler.json", "  \n")
+    with pytest.raises(DiagnosticError, match="malformed JSONC: unexpected end of input"):
+        read_wrangler(tmp_path / "wrangler.json")
 
 
 def test_missing_things_are_named(tmp_path: Path) -> None:
@@ -179,3 +189,67 @@ def test_public_api_is_pinned() -> None:
     assert set(c.__all__) == {"DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key", "redact"}
     assert {"open_stores", "close_stores", "NamespaceTarget", "content_metadata"} <= set(b.__all__)
     assert {"desired_keys", "derive_keys", "compare", "write"} <= set(y.__all__)
+
+
+# ---- [kv] path / wrangler must stay inside the repository (issue 18.5) ------------------------
+
+
+def _refused(root: Path, toml: str, envs: tuple[str, ...] = ("staging",)) -> DiagnosticError:
+    write(root, "planner.toml", toml)
+    with pytest.raises(DiagnosticError) as err:
+        open_stores(load_config(root), envs, environ=CF_ENV)
+    return err.value
+
+
+def test_kv_path_outside_the_repository_is_refused_at_its_position(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    outside = tmp_path / "elsewhere.sqlite"
+    err = _refused(repo, f'remote = "origin"\n[kv]\nstore = "sqlite"\npath = "{outside}"\n')
+    assert err.render().startswith("planner.toml:4:1: error: [kv] path ")
+    assert "outside the repository" in err.message and str(outside) in err.message
+    err = _refused(repo, '[kv]\npath = "../x.sqlite"\n')
+    assert err.render().startswith("planner.toml:2:1: error: [kv] path '../x.sqlite' is outside the repository")
+    err = _refused(repo, '[kv]\n\n[kv.env.production]\n  path = "sub/../../x.sqlite"\n', ("staging", "production"))
+    assert err.render().startswith("planner.toml:4:3: error: [kv.env.production] path 'sub/../../x.sqlite'")
+    assert not list(tmp_path.glob("*.sqlite")) and not (repo / ".planner").exists()  # nothing was created
+
+
+def test_kv_path_through_a_symlink_leaving_the_repository_is_refused(tmp_path: Path) -> None:
+    repo, away = tmp_path / "repo", tmp_path / "away"
+    repo.mkdir()
+    away.mkdir()
+    (repo / "state").symlink_to(away)  # a directory link out of the repository
+    (repo / "kv.sqlite").symlink_to(tmp_path / "target.sqlite")  # a dangling file link out of it
+    for value in ("state/kv.sqlite", "kv.sqlite"):
+        err = _refused(repo, f'[kv]\npath = "{value}"\n')
+        assert err.render().startswith(f"planner.toml:2:1: error: [kv] path '{value}'"), err.render()
+    assert list(away.iterdir()) == [] and not (tmp_path / "target.sqlite").exists()
+
+
+def test_kv_path_into_git_or_the_top_level_itself_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    for value in (".git/config", ".", "./.git/kv.sqlite"):
+        err = _refused(tmp_path, f'[kv]\npath = "{value}"\n')
+        assert "inside .git" in err.message and err.diagnostics[0].span is not None
+        assert err.diagnostics[0].span.line == 2
+
+
+def test_kv_path_inside_the_repository_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")  # a link that stays inside is fine
+    write(tmp_path, "planner.toml", '[kv]\npath = "link/kv.sqlite"\n[kv.env.production]\npath = "./prod/../p.sqlite"\n')
+    targets = open_stores(load_config(tmp_path), ["staging", "production"])
+    st, prod = targets["staging"].store, targets["production"].store
+    assert isinstance(st, SqliteKV) and isinstance(prod, SqliteKV)
+    st.put_many([KVEntry("k", b"v")])
+    assert (tmp_path / "data/kv.sqlite").is_file()  # written through the inside link
+    assert prod.name == f"sqlite:{tmp_path / 'prod/../p.sqlite'}#production"
+
+
+def test_wrangler_file_outside_the_repository_is_refused(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    write(tmp_path, "wrangler.toml", WRANGLER_TOML)  # readable, but not the repository's
+    err = _refused(repo, '[kv]\nstore = "cloudflare"\nwrangler = "../wrangler.toml"\n')
+    assert err.render().startswith("planner.toml:3:1: error: [kv] wrangler '../wrangler.toml'")

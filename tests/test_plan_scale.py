@@ -10,7 +10,7 @@ from planner.diff import compute_plan, content_changes
 from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
-from planner.registry import Registry, load_edgit_registry
+from planner.registry import Registry, load_registry
 from planner.render.markdown import MAX_CHARS, render_markdown
 from planner.render.text import render_text
 from planner.state import build_state
@@ -45,7 +45,7 @@ def test_2000_components_render_under_the_cap(tmp_path: Path) -> None:
         for n in names
     )
     ordered = OrderedPlan("big", "", "plans/big.plan", "00" * 32, steps, (tuple(s.id for s in steps),))
-    registry: Registry = load_edgit_registry(repo.work)
+    registry: Registry = load_registry(repo.work)
     targets = {"staging": Target("staging", SqliteKV(tmp_path / "kv.sqlite", "staging"), ("{type}/{name}@{slot}",))}
     t0 = time.perf_counter()
     plan = compute_plan(ordered, repo=Repo(repo.work), registry=registry, state=state, targets=targets)

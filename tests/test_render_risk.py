@@ -18,7 +18,7 @@ from planner.diff import compute_plan, content_changes
 from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
-from planner.registry import load_edgit_registry
+from planner.registry import load_registry
 from planner.render.markdown import MAX_CHARS, render_markdown
 from planner.render.review import RenderContext
 from planner.render.text import render_text
@@ -64,7 +64,7 @@ def pipeline_plan(tmp_path: Path, n: int) -> tuple[ComputedPlan, RenderContext, 
     ]
     ids = tuple(s.id for s in steps)
     ordered = OrderedPlan("big", "", "plans/big.plan", "00" * 32, tuple(steps), (ids,))
-    registry = load_edgit_registry(repo.work)
+    registry = load_registry(repo.work)
     targets = {e: Target(e, SqliteKV(tmp_path / "kv.sqlite", e), ("{type}/{name}@{slot}",)) for e in ENVS}
     plan = compute_plan(ordered, repo=Repo(repo.work), registry=registry, state=state, targets=targets)
     config = PlannerConfig(repo.work, environments=ENVS, policy={"protected": ["production"]})

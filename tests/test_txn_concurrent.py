@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +14,15 @@ import pytest
 from planner.txn.engine import apply_plan
 from planner.txn.errors import ConflictError
 from tests.gitrepo import GIT_ENV, git
-from tests.txn_fixture import EXT, ROOT, TxnFixture, build, ledger_records, write_plan_json
+from tests.txn_fixture import EXT, ROOT, TxnFixture, clone_checkout, cloudflare_fixture, ledger_records, write_plan_json
 
 PLAN_A = 'plan "a" {\n  promote prompts/extraction v1.1.0 to staging\n}\n'
 PLAN_B = 'plan "b" {\n  create prompts/extraction v1.2.0 at main\n  promote prompts/extraction v1.2.0 to staging\n}\n'
 
 
 def second_checkout(fx: TxnFixture) -> Path:
-    """A clone of the remote sharing the same KV file (as two CI runners share Cloudflare KV)."""
-    work2 = fx.work.parent / "work2"
-    git(fx.work.parent, "clone", "-q", str(fx.repo.remote), str(work2))
-    kv = fx.work / ".planner/kv.sqlite"
-    (work2 / "planner.toml").write_text(f'remote = "origin"\n[kv]\nstore = "sqlite"\npath = "{kv}"\n')
-    return work2
+    """A clone of the remote sharing the same Cloudflare KV (as two CI runners do)."""
+    return clone_checkout(fx, "work2")
 
 
 def cli(work: Path, *args: str) -> subprocess.Popen[str]:
@@ -40,8 +37,8 @@ def cli(work: Path, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def fx(tmp_path: Path) -> TxnFixture:
-    return build(tmp_path)
+def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TxnFixture]:
+    yield from cloudflare_fixture(tmp_path, monkeypatch)
 
 
 def test_lost_race_exits_5_and_changes_nothing(fx: TxnFixture) -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,18 @@ from planner.gitio import GitError, Remote, Repo
 from planner.txn.engine import apply_plan
 from planner.txn.errors import ConflictError
 from tests.gitrepo import GIT_ENV, git
-from tests.txn_fixture import ANA, EXT, RELEASE, ROOT, SUMM, TxnFixture, build, ledger_records, write_plan_json
+from tests.txn_fixture import (
+    ANA,
+    EXT,
+    RELEASE,
+    ROOT,
+    SUMM,
+    TxnFixture,
+    clone_checkout,
+    cloudflare_fixture,
+    ledger_records,
+    write_plan_json,
+)
 
 DISJOINT = {
     "ext-staging": "promote prompts/extraction v1.1.0 to staging",
@@ -29,8 +41,8 @@ DISJOINT = {
 
 
 @pytest.fixture
-def fx(tmp_path: Path) -> TxnFixture:
-    return build(tmp_path)
+def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TxnFixture]:
+    yield from cloudflare_fixture(tmp_path, monkeypatch)
 
 
 def slow_remote(fx: TxnFixture, seconds: float) -> None:
@@ -41,13 +53,8 @@ def slow_remote(fx: TxnFixture, seconds: float) -> None:
 
 
 def checkout(fx: TxnFixture, name: str) -> Path:
-    """A clone of the remote sharing the fixture's KV file (as CI runners share Cloudflare KV)."""
-    work = fx.work.parent / name
-    git(fx.work.parent, "clone", "-q", str(fx.repo.remote), str(work))
-    kv = fx.work / ".planner/kv.sqlite"
-    (work / "planner.toml").write_text(f'remote = "origin"\n[kv]\nstore = "sqlite"\npath = "{kv}"\n')
-    (work / ".git/info/exclude").write_text(".planner/\nplanner.toml\n")
-    return work
+    """A clone of the remote sharing the fixture's Cloudflare KV (as CI runners do)."""
+    return clone_checkout(fx, name)
 
 
 def start(work: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -278,3 +285,45 @@ def test_a_push_apply_never_journaled_does_not_land(fx: TxnFixture, monkeypatch:
     journaled = push.OnStart(journal, lambda pid: journal.write_text(journal.read_text() + f'{{"pgid":{pid},"x":1}}\n'))
     push.atomic_push(Repo(fx.work), Remote(fx.remote_url), [update], on_start=journaled)
     assert fx.repo.remote_refs()[ref] == new
+
+
+def test_a_push_outliving_the_wait_is_killed_with_its_process_group(fx: TxnFixture) -> None:
+    """The orphaned push is held far longer than `recover --push-wait`: recover kills its whole
+    process group (git push, receive-pack, the hook) and undoes; nothing lands afterwards."""
+    import inspect
+
+    from planner.cli.apply import recover as recover_command
+    from planner.txn import orphans
+
+    default = inspect.signature(recover_command).parameters["push_wait"].default
+    assert default == orphans.WAIT  # the CLI's documented default is the library's
+    plan = write_plan_json(fx, fx.plan(RELEASE), "rel.json")
+    marker = fx.work.parent / "push-held"
+    hook = fx.repo.remote / "hooks" / "pre-receive"
+    hook.write_text(  # records its pid and group, then holds the push for 120 s
+        f"#!{sys.executable}\nimport os, pathlib, sys, time\nsys.stdin.read()\n"
+        f"pathlib.Path({str(marker)!r}).write_text(f'{{os.getpid()}} {{os.getpgid(0)}}')\ntime.sleep(120)\n"
+    )
+    hook.chmod(0o755)
+    before = fx.snapshot()
+    proc = start(fx.work, "apply", "--plan", str(plan), "--remote", fx.remote_url)
+    deadline = time.monotonic() + 60
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    hook_pid, group = (int(x) for x in marker.read_text().split())
+    proc.kill()  # SIGKILL the apply only: its push stays held by the hook
+    proc.communicate()
+    journal = (fx.work / ".planner/journal/current.jsonl").read_text()
+    assert f'"pgid":{group}' in journal.replace(" ", "")  # the hook runs in the journaled push group
+    assert orphans.alive({"pgid": group, "start": None})
+    began = time.monotonic()
+    rec = fx.cli("recover", "--push-wait", "1")
+    took = time.monotonic() - began
+    assert rec.returncode == 0, rec.stderr
+    assert f"stopping push process group {group} (still running after 1 s)" in rec.stderr
+    assert took < 30, took  # it did not wait for the hook's 120 s
+    assert not orphans.alive({"pgid": group, "start": None})
+    assert not Path(f"/proc/{hook_pid}").exists() or Path(f"/proc/{hook_pid}/stat").read_text().split()[2] == "Z"
+    assert not (fx.work / ".planner/journal/current.jsonl").exists()
+    time.sleep(1)
+    assert fx.snapshot() == before  # all-old: killed inside pre-receive, before any ref moved

@@ -4,6 +4,11 @@
 production at v1.0.0, edgit-nested), prompts/summary (v1.0.0; staging at v1.0.0), agents/analyzer
 (v1.0.0, v2.0.0; staging at v1.0.0). KV (sqlite, .planner/kv.sqlite) holds the staging and
 production env keys with the v1.0.0 contents, as a previous sync would have left them.
+
+``build(root, kv="cloudflare")`` keeps KV in Cloudflare instead (``[kv] store = "cloudflare"`` and
+a wrangler.toml binding one namespace per environment; the ``CLOUDFLARE_*`` variables must point
+at a server, e.g. tests/cfkv_server.py): every clone made with :func:`clone_checkout` then shares
+that KV over real HTTP, as two CI runners share Cloudflare KV.
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from planner.changes import ComputedPlan
 from planner.config import load_config
 from planner.kv.base import KVEntry
-from planner.kv.bindings import NamespaceTarget, open_stores
+from planner.kv.bindings import NamespaceTarget, close_stores, open_stores
 from planner.state import LEDGER_REF
 from tests.gitrepo import GIT_ENV, EdgitRepo, git
 
@@ -40,18 +46,29 @@ class TxnFixture:
     repo: EdgitRepo
     commits: dict[str, str]
     remote_url: str  # what apply pushes to (path, file:// or git://)
+    opened: list[dict[str, NamespaceTarget]] = field(default_factory=list)  # closed by close()
 
     @property
     def work(self) -> Path:
         return self.repo.work
 
     def targets(self) -> dict[str, NamespaceTarget]:
-        return open_stores(load_config(self.work), ENVS)
+        targets = open_stores(load_config(self.work), ENVS)
+        self.opened.append(targets)
+        return targets
+
+    def close(self) -> None:
+        """Close every store targets() opened (Cloudflare's HTTP connections)."""
+        while self.opened:
+            close_stores(self.opened.pop())
 
     def kv(self, env: str) -> dict[str, bytes]:
-        store = self.targets()[env].store
-        keys = store.list_keys("")
-        return {k: e.value for k, e in store.get_many(keys).items()}
+        targets = self.targets()
+        try:
+            store = targets[env].store
+            return {k: e.value for k, e in store.get_many(store.list_keys("")).items()}
+        finally:
+            close_stores(targets)
 
     def plan(self, text: str, filename: str = "plans/test.plan") -> ComputedPlan:
         from planner.cli.apply import compile_and_plan
@@ -88,7 +105,31 @@ def sha(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
 
-def build(root: Path) -> TxnFixture:
+SQLITE_CONFIG = 'remote = "origin"\n[kv]\nstore = "sqlite"\npath = ".planner/kv.sqlite"\n'
+CLOUDFLARE_CONFIG = 'remote = "origin"\n[kv]\nstore = "cloudflare"\n'
+# One namespace per environment ([env.X] sections, as wrangler deploys them).
+WRANGLER = "".join(f'[[env.{e}.kv_namespaces]]\nbinding = "COMPONENTS_KV"\nid = "ns-{e}"\n' for e in ENVS)
+
+
+def configure_checkout(work: Path, kv: str) -> None:
+    """planner.toml (and wrangler.toml for Cloudflare) of a checkout, kept out of git's status."""
+    if kv == "cloudflare":
+        (work / "planner.toml").write_text(CLOUDFLARE_CONFIG)
+        (work / "wrangler.toml").write_text(WRANGLER)
+    else:
+        (work / "planner.toml").write_text(SQLITE_CONFIG)
+    (work / ".git/info/exclude").write_text(".planner/\nplanner.toml\nwrangler.toml\n")
+
+
+def clone_checkout(fx: TxnFixture, name: str) -> Path:
+    """Another clone of the remote next to the fixture's, sharing its Cloudflare KV."""
+    work = fx.work.parent / name
+    git(fx.work.parent, "clone", "-q", str(fx.repo.remote), str(work))
+    configure_checkout(work, "cloudflare")
+    return work
+
+
+def build(root: Path, kv: str = "sqlite") -> TxnFixture:
     repo = EdgitRepo.create(root)
     c: dict[str, str] = {}
     c["ext1"] = repo.register("extraction", "prompt", "prompts/extraction.md", "Extract v1\n")
@@ -108,8 +149,7 @@ def build(root: Path) -> TxnFixture:
     repo.tag_version(ANA, "v2.0.0", c["ana2"])
     repo.set_env(ANA, "staging", "v1.0.0")
     repo.push()
-    repo.write("planner.toml", 'remote = "origin"\n[kv]\nstore = "sqlite"\npath = ".planner/kv.sqlite"\n')
-    (repo.work / ".git/info/exclude").write_text(".planner/\nplanner.toml\n")
+    configure_checkout(repo.work, kv)
     fx = TxnFixture(repo, c, str(repo.remote))
     t = fx.targets()
     t["staging"].store.put_many(
@@ -120,7 +160,23 @@ def build(root: Path) -> TxnFixture:
         ]
     )
     t["production"].store.put_many([KVEntry("prompts/extraction@production", b"Extract v1\n")])
+    close_stores(t)
     return fx
+
+
+def cloudflare_fixture(root: Path, monkeypatch: Any) -> Iterator[TxnFixture]:
+    """A fixture whose KV is the loopback Cloudflare double (``CLOUDFLARE_*`` set for this test
+    and every planner process it starts), for tests where several clones share one KV."""
+    from tests.cfkv_server import CFKVServer, cf_env
+
+    with CFKVServer() as server:
+        for name, value in cf_env(server).items():
+            monkeypatch.setenv(name, value)
+        fx = build(root, kv="cloudflare")
+        try:
+            yield fx
+        finally:
+            fx.close()
 
 
 def write_plan_json(fx: TxnFixture, plan: ComputedPlan, name: str = "plan.json") -> Path:

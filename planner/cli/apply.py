@@ -264,6 +264,14 @@ def promote(
 def recover(
     remote: RemoteOpt = None,
     repo: RepoOpt = Path("."),
+    push_wait: Annotated[
+        float,
+        typer.Option(
+            "--push-wait",
+            min=0.0,
+            help="Seconds a push the interrupted apply left running may still take before it is killed.",
+        ),
+    ] = 60.0,  # = planner.txn.orphans.WAIT, not imported here: planner.txn loads the whole engine
 ) -> None:
     """Finish or undo an interrupted apply (from .planner/journal/)."""
     from planner.config import load_config
@@ -277,7 +285,7 @@ def recover(
         envs = {k["namespace"] for p in entries[0]["intent"]["phases"] for k in p["kv"]}
     targets = open_stores(load_config(repo), sorted(envs)) if envs else {}
     with _progress() as log:
-        result = do_recover(repo=repo, remote=_remote(repo, remote), targets=targets, progress=log)
+        result = do_recover(repo=repo, remote=_remote(repo, remote), targets=targets, progress=log, push_wait=push_wait)
     print(result.message, file=sys.stderr)
 
 

@@ -4,7 +4,7 @@ Schema (every key optional; defaults shown)::
 
     [kv]
     store = "sqlite"                 # default store kind: "sqlite" or "cloudflare"
-    path = ".planner/kv.sqlite"      # the SQLite file (sqlite store)
+    path = ".planner/kv.sqlite"      # the SQLite file (sqlite store), inside the repository
     layouts = ["{type}/{name}@{slot}"]
     binding = "COMPONENTS_KV"        # wrangler binding name (cloudflare store)
     wrangler = "wrangler.toml"       # or wrangler.jsonc / wrangler.json; first found if unset
@@ -29,13 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from planner.config import CONFIG_FILE, PlannerConfig
+from planner.config_schema import locate
 from planner.content import sha256_hex
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span, source_lines
-from planner.fileio import loads_json, loads_toml, read_text_file
+from planner.fileio import loads_jsonc, loads_toml, read_text_file
 from planner.kv.base import KVError, KVStore
 from planner.kv.layout import DEFAULT_LAYOUT, KNOWN_LAYOUTS
 from planner.kv.sqlite import SqliteKV
 from planner.model import ModelError, validate_env
+from planner.workspace import inside_top_level, state_dir
 
 __all__ = [
     "BindingError",
@@ -92,11 +94,7 @@ def content_metadata(component: str, version: str | None, commit: str, content: 
 
 def _fail(config: PlannerConfig, message: str, needle: str | None = None) -> DiagnosticError:
     """A positioned error in planner.toml: the line where ``needle`` first appears, else [kv]."""
-    file = config.root / CONFIG_FILE
-    try:
-        text = read_text_file(file, CONFIG_FILE) if file.is_file() else ""
-    except PlannerError:
-        text = ""  # load_config already read it; this is only the source shown under the error
+    text = _config_text(config)
     line, col = 1, 1
     for n in (needle, "[kv"):
         if not n:
@@ -110,6 +108,28 @@ def _fail(config: PlannerConfig, message: str, needle: str | None = None) -> Dia
             continue
         break
     return DiagnosticError([Diagnostic("error", message, Span(CONFIG_FILE, line, col))], {CONFIG_FILE: text})
+
+
+def _config_text(config: PlannerConfig) -> str:
+    file = config.root / CONFIG_FILE
+    try:
+        return read_text_file(file, CONFIG_FILE) if file.is_file() else ""
+    except PlannerError:
+        return ""  # load_config already read it; this is only the source shown under the error
+
+
+def _check_inside(config: PlannerConfig, env: str, key: str, value: str, from_env: bool) -> None:
+    """Refuse a file ``value`` that resolves (symlinks too) outside the repository or into ``.git``."""
+    if inside_top_level(config.root, value) is not None:
+        return
+    text = _config_text(config)
+    span = locate(text, ("kv", "env", env, key) if from_env else ("kv", key), CONFIG_FILE)
+    table = f"kv.env.{env}" if from_env else "kv"
+    message = (
+        f"[{table}] {key} {value!r} is outside the repository or inside .git "
+        "(symlinks followed): files named in planner.toml must be in the repository"
+    )
+    raise DiagnosticError([Diagnostic("error", message, span)], {CONFIG_FILE: text})
 
 
 def parse_kv_config(config: PlannerConfig, env: str) -> KVSettings:
@@ -148,6 +168,11 @@ def parse_kv_config(config: PlannerConfig, env: str) -> KVSettings:
                 config, f"[kv] unknown key layout {layout!r}; known layouts: {', '.join(KNOWN_LAYOUTS)}", layout
             )
     path = get_str("path", DEFAULT_SQLITE) or DEFAULT_SQLITE
+    if path != DEFAULT_SQLITE and store == "sqlite":  # the default is the planner's own .planner/
+        _check_inside(config, env, "path", path, "path" in per)
+    wrangler = get_str("wrangler", None)
+    if wrangler and store == "cloudflare":
+        _check_inside(config, env, "wrangler", wrangler, "wrangler" in per)
     preview = merged.get("preview", False)
     if not isinstance(preview, bool):
         raise _fail(config, "[kv] 'preview' must be true or false", "preview")
@@ -157,7 +182,7 @@ def parse_kv_config(config: PlannerConfig, env: str) -> KVSettings:
         path=path,
         layouts=tuple(dict.fromkeys(layouts)),
         binding=get_str("binding", DEFAULT_BINDING) or DEFAULT_BINDING,
-        wrangler=get_str("wrangler", None),
+        wrangler=wrangler,
         wrangler_env=get_str("wrangler_env", None),
         preview=preview,
         namespace=get_str("namespace", env) or env,
@@ -167,62 +192,13 @@ def parse_kv_config(config: PlannerConfig, env: str) -> KVSettings:
 # ---- wrangler.toml / wrangler.jsonc ----------------------------------------------------------
 
 
-def strip_jsonc(text: str) -> str:
-    """Remove // and /* */ comments and trailing commas outside strings.
-
-    Removed characters become spaces (newlines kept), so JSON error positions still match the file.
-    """
-    out = list(text)
-    i, n = 0, len(text)
-    in_str = False
-    last_comma: int | None = None  # index of a comma that may turn out to be trailing
-    while i < n:
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-            i += 1
-            continue
-        if c == '"':
-            in_str = True
-            last_comma = None
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            for j in range(i, end):
-                out[j] = " "
-            i = end
-            continue
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            for j in range(i, end):
-                if out[j] != "\n":
-                    out[j] = " "
-            i = end
-            continue
-        elif c == ",":
-            last_comma = i
-        elif c in "}]":
-            if last_comma is not None:
-                out[last_comma] = " "
-            last_comma = None
-        elif not c.isspace():
-            last_comma = None
-        i += 1
-    return "".join(out)
-
-
 def read_wrangler(path: Path) -> dict[str, Any]:
     """Parse wrangler.toml or wrangler.json(c); errors carry file:line:col."""
     name = path.name
     text = read_text_file(path, name)
     if path.suffix == ".toml":
         return loads_toml(name, text)
-    data = loads_json(name, strip_jsonc(text), source=text)
+    data = loads_jsonc(name, text)
     if not isinstance(data, dict):
         raise BindingError(f"{path}: expected a JSON object at the top level")
     return data
@@ -283,10 +259,8 @@ def open_store(config: PlannerConfig, settings: KVSettings, environ: Mapping[str
     root = config.root
     if settings.store == "sqlite":
         if settings.path == DEFAULT_SQLITE:  # the repository's .planner/, shared by its linked worktrees
-            from planner.workspace import state_dir
-
             return SqliteKV(state_dir(root) / "kv.sqlite", settings.namespace)
-        return SqliteKV(root / settings.path, settings.namespace)
+        return SqliteKV(root / settings.path, settings.namespace)  # inside: parse_kv_config checked
     from planner.kv.cloudflare import CloudflareKV  # httpx only when Cloudflare is used
 
     path = find_wrangler(root, settings.wrangler, settings.env, settings.binding)

@@ -1,6 +1,7 @@
 """Cloudflare Workers KV over its REST API (httpx, sync).
 
-Every HTTP detail stays in this module; callers see only KVStore and KVError. Credentials come
+Every HTTP detail stays in this module and ``planner.kv.cloudflare_api`` (limits, error envelope,
+retry hints, batching); callers see only KVStore and KVError. Credentials come
 from ``CLOUDFLARE_API_TOKEN`` / ``CLOUDFLARE_ACCOUNT_ID`` in the environment and are never put in
 a message, a log record or a repr (the token lives only in the client's default headers).
 """
@@ -15,7 +16,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,23 @@ from urllib.parse import quote
 import httpx
 
 from planner.kv.base import KVEntry, KVError
+from planner.kv.cloudflare_api import (
+    KEY_NOT_FOUND,
+    LIST_LIMIT,
+    MAX_BULK_BYTES,
+    MAX_BULK_GET,
+    MAX_BULK_PAIRS,
+    CloudflareError,
+    Transient,
+    chunks,
+    encode_key,
+    endpoint_name,
+    error_code,
+    first_error,
+    raise_transient,
+    redact,
+    size_chunks,
+)
 from planner.kv.limits import check_entry, check_key, check_text, metadata_json
 
 __all__ = ["DEFAULT_BASE_URL", "CloudflareError", "CloudflareKV", "encode_key", "redact"]
@@ -33,45 +51,6 @@ DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 BASE_URL_ENV = "CLOUDFLARE_API_BASE_URL"
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 ACCOUNT_ENV = "CLOUDFLARE_ACCOUNT_ID"
-
-MAX_BULK_PAIRS = 10_000  # Cloudflare: up to 10,000 pairs per bulk write / delete
-MAX_BULK_BYTES = 50 * 1024 * 1024  # Cloudflare: 100 MB per request; stay well under it
-MAX_BULK_GET = 100  # Cloudflare: up to 100 keys per bulk get
-LIST_LIMIT = 1000
-KEY_NOT_FOUND = 10009
-
-
-class CloudflareError(KVError):
-    """A Cloudflare API call failed; carries Cloudflare's error code when there is one."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class _Transient(Exception):
-    """A failure worth retrying (429, 5xx, connection error, malformed body)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``***``.
-
-    Applied to every string that comes from the server or from httpx before it reaches a message or
-    a log record: a server may echo the request (e.g. its Authorization header) in an error.
-    """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def encode_key(key: str) -> str:
-    """A key as ONE path segment: everything but unreserved characters is percent-encoded."""
-    return quote(key, safe="")
 
 
 class CloudflareKV:
@@ -150,7 +129,7 @@ class CloudflareKV:
             check_key(k)
         out: dict[str, KVEntry] = {}
         slow: list[str] = []
-        for chunk in _chunks(wanted, MAX_BULK_GET):
+        for chunk in chunks(wanted, MAX_BULK_GET):
             got, unverified = self._bulk_get(chunk)
             out.update(got)
             slow.extend(unverified)
@@ -178,7 +157,7 @@ class CloudflareKV:
             for e in items
         ]
         done = 0
-        for batch in _size_chunks(bodies, self._max_bulk_bytes):
+        for batch in size_chunks(bodies, self._max_bulk_bytes):
             try:
                 self._bulk("PUT", "/bulk", batch, [b["key"] for b in batch], "write")
             except CloudflareError as exc:
@@ -192,7 +171,7 @@ class CloudflareKV:
         wanted = list(dict.fromkeys(keys))
         for k in wanted:
             check_key(k)
-        for chunk in _chunks(wanted, MAX_BULK_PAIRS):
+        for chunk in chunks(wanted, MAX_BULK_PAIRS):
             self._bulk("POST", "/bulk/delete", list(chunk), list(chunk), "delete")
 
     def list_keys(self, prefix: str = "") -> list[str]:
@@ -252,13 +231,13 @@ class CloudflareKV:
     def _get_one(self, key: str) -> KVEntry | None:
         path = encode_key(key)
         resp = self._request("GET", f"/values/{path}")
-        if resp.status_code == 404 and _error_code(resp) == KEY_NOT_FOUND:
+        if resp.status_code == 404 and error_code(resp) == KEY_NOT_FOUND:
             return None
         if resp.status_code != 200:
             self._envelope(resp, f"read {key!r}")
         value = resp.content
         meta_resp = self._request("GET", f"/metadata/{path}")
-        if meta_resp.status_code == 404 and _error_code(meta_resp) == KEY_NOT_FOUND:
+        if meta_resp.status_code == 404 and error_code(meta_resp) == KEY_NOT_FOUND:
             return None  # deleted between the two reads
         body = self._envelope(meta_resp, f"read metadata of {key!r}")
         meta = body.get("result")
@@ -310,21 +289,23 @@ class CloudflareKV:
                 with self._count_lock:
                     self.requests += 1
                 resp = self._client.request(method, url, params=params, content=content, headers=headers)
-                _raise_transient(resp)
+                raise_transient(resp)
                 return resp
             except httpx.TransportError as exc:
                 last = f"connection error ({type(exc).__name__})"  # never str(exc): keep output predictable
                 wait = self._delay(attempt)
             except httpx.HTTPError as exc:  # not transient (e.g. an undecodable response): report, never retry
-                raise CloudflareError(f"{self.name}: {method} {_describe(path)} failed: {type(exc).__name__}") from None
-            except _Transient as exc:
+                raise CloudflareError(
+                    f"{self.name}: {method} {endpoint_name(path)} failed: {type(exc).__name__}"
+                ) from None
+            except Transient as exc:
                 last = self._clean(str(exc))
                 wait = self._delay(attempt) if exc.retry_after is None else min(exc.retry_after, self._max_retry_after)
             if attempt < self._max_attempts:
                 log.info("%s: %s %s: %s; retry %d in %.2fs", self.name, method, path.split("/")[1], last, attempt, wait)
                 self._sleep(wait)
         raise CloudflareError(
-            f"{self.name}: {method} {_describe(path)} failed after {self._max_attempts} attempts: {last}"
+            f"{self.name}: {method} {endpoint_name(path)} failed after {self._max_attempts} attempts: {last}"
         )
 
     def _delay(self, attempt: int) -> float:
@@ -343,73 +324,10 @@ class CloudflareKV:
             )
         errors = body.get("errors") or []
         if resp.status_code >= 400 or body.get("success") is not True:
-            code, message = _first_error(errors)
+            code, message = first_error(errors)
             message = self._clean(message)
             detail = f"Cloudflare error {code}: {message}" if code is not None else (message or "no error details")
             raise CloudflareError(
                 f"{self.name}: {what}: HTTP {resp.status_code}, {detail}", status=resp.status_code, code=code
             )
         return body
-
-
-def _raise_transient(resp: httpx.Response) -> None:
-    status = resp.status_code
-    if status == 429:
-        raise _Transient("HTTP 429 rate limited", _retry_after(resp.headers.get("retry-after")))
-    if status >= 500:
-        raise _Transient(f"HTTP {status}")
-    if status == 200 and resp.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = resp.json()
-        except ValueError:
-            raise _Transient("malformed JSON body") from None
-        if not isinstance(body, dict):
-            raise _Transient("malformed JSON body")
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
-
-
-def _first_error(errors: Any) -> tuple[int | None, str]:
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        code = errors[0].get("code")
-        return (code if isinstance(code, int) else None), str(errors[0].get("message", ""))
-    return None, ""
-
-
-def _error_code(resp: httpx.Response) -> int | None:
-    try:
-        body = resp.json()
-    except ValueError:
-        return None
-    return _first_error(body.get("errors"))[0] if isinstance(body, dict) else None
-
-
-def _describe(path: str) -> str:
-    return path.split("/", 2)[1] if path.count("/") >= 1 else path
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _size_chunks(bodies: list[dict[str, Any]], max_bytes: int) -> Iterator[list[dict[str, Any]]]:
-    """Split by count (<= 10,000) and by estimated JSON size (<= max_bytes)."""
-    batch: list[dict[str, Any]] = []
-    size = 2
-    for b in bodies:
-        est = len(b["value"]) + len(b["key"].encode("utf-8")) * 6 + 1024 + 64
-        if batch and (len(batch) >= MAX_BULK_PAIRS or size + est > max_bytes):
-            yield batch
-            batch, size = [], 2
-        batch.append(b)
-        size += est
-    if batch:
-        yield batch

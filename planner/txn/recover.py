@@ -21,19 +21,12 @@ from typing import Any, Literal
 from planner.gitio import Remote, Repo
 from planner.kv.base import KVStore
 from planner.txn import ledgerview, orphans
-from planner.txn.engine import (
-    Context,
-    Counter,
-    CountingStore,
-    Progress,
-    Target,
-    read_back,
-    run_verifies,
-    undo,
-    write_kv,
-)
+from planner.txn.compensate import undo
+from planner.txn.context import Context, Counter, CountingStore, Progress, Target
+from planner.txn.engine import run_verifies
 from planner.txn.errors import ApplyFailedError
 from planner.txn.journal import Journal, JournalError
+from planner.txn.kvwrites import read_back, write_kv
 from planner.txn.lock import checkout_lock
 from planner.txn.verify import VerifyError
 
@@ -48,8 +41,15 @@ class RecoverResult:
 
 
 def recover(
-    *, repo: Path | str, remote: str, targets: Mapping[str, Target], progress: Progress | None = None
+    *,
+    repo: Path | str,
+    remote: str,
+    targets: Mapping[str, Target],
+    progress: Progress | None = None,
+    push_wait: float = orphans.WAIT,
 ) -> RecoverResult:
+    """Finish or undo the interrupted apply; ``push_wait``: seconds a push it left running may
+    still take before its process group is killed (``planner recover --push-wait``)."""
     git, rem = Repo(Path(repo)), Remote(remote)  # the command's repository and remote, for every stage
     log = progress or (lambda _m: None)
     journal = Journal.open(git.root)
@@ -66,7 +66,7 @@ def recover(
             raise JournalError("the journal does not start with 'begin'; refusing to guess")
         intent = entries[0]["intent"]
         # A push the crashed apply started may still land: let it end (or stop it) first.
-        orphans.settle([e for e in entries if e["point"] == "pushing"], log)
+        orphans.settle([e for e in entries if e["point"] == "pushing"], log, push_wait)
         apply_id: str = intent["apply_id"]
         points = [e["point"] for e in entries]
         last_phase = len(intent["phases"]) - 1
