@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.changes import ComputedPlan, KVChange, TagChange
 from planner.gitio import Repo
 from planner.kv.sqlite import SqliteKV
+from planner.plan.changes import ComputedPlan, KVChange, TagChange
 from planner.txn.engine import apply_plan
 from planner.txn.push import NewTag, write_tag_objects
 from tests.gitrepo import EdgitRepo, git

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.diff import compute_plan, content_changes
 from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
+from planner.plan.diff import compute_plan, content_changes
 from planner.registry import load_registry
 from planner.render.markdown import render_markdown
 from planner.state import build_state

@@ -32,10 +32,10 @@ sys.path.insert(0, str(HERE))
 from bench_plan import Target, build  # noqa: E402
 
 from planner.artifact import dump  # noqa: E402
-from planner.diff import compute_plan  # noqa: E402
 from planner.gitio import Remote, Repo  # noqa: E402
 from planner.kv.sqlite import SqliteKV  # noqa: E402
 from planner.model import ComponentRef, Version  # noqa: E402
+from planner.plan.diff import compute_plan  # noqa: E402
 from planner.registry import load_registry  # noqa: E402
 from planner.state import build_state  # noqa: E402
 from planner.steps import MoveEnv, OrderedPlan  # noqa: E402

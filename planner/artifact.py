@@ -15,8 +15,8 @@ from typing import Any
 
 from planner.artifact_fields import SchemaError
 from planner.artifact_schema import check_plan, locate
-from planner.changes import ComputedPlan, KVChange, Notice, TagChange, VerifyCheck
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span
+from planner.plan.changes import ComputedPlan, KVChange, Notice, TagChange, VerifyCheck
 
 FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})

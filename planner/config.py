@@ -62,7 +62,7 @@ def load_config(root: Path | str = ".") -> PlannerConfig:
         if len(set(environments)) != len(environments):
             raise fail("'environments' lists a name twice", "environments")
     remote = data.get("remote", "origin")
-    from planner.gitio import remote_problem
+    from planner.gitremote import remote_problem
 
     problem = remote_problem(remote) if remote else "'remote' must not be empty"
     if problem is not None:

@@ -3,7 +3,7 @@ the commit (so a renamed file still resolves); for a component declared by a ``c
 only, the path that manifest (where it is today) declared at the commit; else the current
 registry's path. Then its bytes.
 
-Used by the dry run (planner.diff), KV sync (planner.kv.sync) and ``validate``; all git reads go
+Used by the dry run (planner.plan.diff), KV sync (planner.kv.sync) and ``validate``; all git reads go
 through planner.blobs, batched: ONE ``git cat-file --batch`` for the registries at every commit,
 one more for the manifests at those commits only if some component is declared by a manifest
 alone, then the files (one call, or two that stay linear in the files per directory: ``via_trees``).

@@ -109,7 +109,7 @@ def walkthrough(d: DemoRepo, run: Runner) -> int:
         )
         if code != EXIT_CHANGES:
             return code or 1
-        plan_id = load(saved.read_text(encoding="utf-8"), str(saved)).plan_id
+        plan_id = load(saved.read_text(encoding="utf-8"), str(saved)).plan_id[:12]  # the id as shown everywhere
         _say(
             "\n# 4. Apply exactly the reviewed plan: KV version keys, ONE atomic push of every tag and the\n"
             "#    ledger, then the environment keys, then the verify gate. All of it lands, or none of it."

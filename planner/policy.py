@@ -2,7 +2,7 @@
 
 Each rule is a small pure function ``rule(PolicyInput) -> list[Violation]`` over the plan, the
 remote state, the ledger history and the time; ``evaluate`` runs them all. The I/O (snapshot,
-ledger, clock) happens in the callers (``planner.dryrun``, ``planner.cli.apply``); ``[policy]``
+ledger, clock) happens in the callers (``planner.plan.run``, ``planner.cli.apply``); ``[policy]``
 and the clock are read by ``planner.policy_settings``.
 
 Rules (configured in planner.toml ``[policy]``, see docs/ci.md):
@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from planner.changes import ComputedPlan, TagChange
 from planner.config import PlannerConfig
 from planner.errors import EXIT_POLICY, Diagnostic, PlannerError, Span
 from planner.model import TagName
+from planner.plan.changes import ComputedPlan, TagChange
 from planner.policy_settings import NOW_ENV, Freeze, PolicySettings, load_settings, now
 from planner.steps import MARKS
 

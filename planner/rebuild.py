@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from planner.changes import ComputedPlan
 from planner.gitio import Opt, Repo
 from planner.model import TagName
+from planner.plan.changes import ComputedPlan
 
 
 class _Result(Protocol):

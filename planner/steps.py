@@ -1,7 +1,7 @@
 """Resolved steps: what a compiled plan asks for, before it is diffed against the world.
 
 Frozen dataclasses, the contract between the language (``planner.lang``), ordering
-(``planner.graph``), the dry run (``planner.diff``) and apply (``planner.txn``). Each step has a
+(``planner.graph``), the dry run (``planner.plan.diff``) and apply (``planner.txn``). Each step has a
 stable string ``id`` used as a graph node and in artifacts.
 """
 

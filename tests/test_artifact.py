@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from planner.artifact import dump, load, plan_id, verify_id
-from planner.changes import ComputedPlan
 from planner.cli import run
-from planner.diff import compute_plan
 from planner.errors import DiagnosticError
 from planner.gitio import Remote, Repo
 from planner.model import ComponentRef, Version
+from planner.plan.changes import ComputedPlan
+from planner.plan.diff import compute_plan
 from planner.policy import environment_order
 from planner.registry import load_registry
 from planner.state import snapshot
@@ -94,7 +94,7 @@ def test_no_secret_in_artifact(rel: Release, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "sekret-token-123")
     plan = compute(rel)
     assert "sekret-token-123" not in dump(plan)
-    from planner.diff import remote_url
+    from planner.plan.diff import remote_url
 
     assert remote_url(Remote("https://bot:sekret-token-123@git.example.test/r.git"), Repo(rel.repo.work)) == (
         "https://git.example.test/r.git"

@@ -69,8 +69,9 @@ def test_json_stdout_artifact_and_show(
     assert plan_cli(fx, "plans/release.plan", "--format", "json", "-o", "plan.json") == 0
     captured = capsys.readouterr()
     doc = json.loads(captured.out)  # stdout is the JSON alone
-    assert "plan saved to plan.json" in captured.err
     saved = load((fx.repo.work / "plan.json").read_text(encoding="utf-8"))
+    assert f"plan saved to plan.json (plan {saved.plan_id[:12]})" in captured.err  # one id length everywhere
+    assert saved.plan_id not in captured.err
     assert saved.plan_id == doc["plan_id"]
     assert saved.source_file == "plans/release.plan"
     text = summary.read_text(encoding="utf-8")

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from planner.blobs import read_files
-from planner.changes import Notice
-from planner.diff import DiffError, compute_plan, content_changes
 from planner.errors import Span
 from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
+from planner.plan.changes import Notice
+from planner.plan.diff import DiffError, compute_plan, content_changes
 from planner.policy import plan_marks
 from planner.registry import Registry, load_registry
 from planner.state import snapshot

@@ -10,7 +10,7 @@ import networkx as nx  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1] / "planner"
 # The modules of the compile and plan stages, and the CLI (which imports every stage).
-STAGES = ("planner.lang", "planner.graph", "planner.steps", "planner.policy", "planner.dryrun", "planner.demo_plan")
+STAGES = ("planner.lang", "planner.graph", "planner.steps", "planner.policy", "planner.plan.run", "planner.demo_plan")
 
 
 def _module(path: Path) -> str:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.diff import compute_plan, content_changes
 from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
+from planner.plan.diff import compute_plan, content_changes
 from planner.registry import Registry, load_registry
 from planner.render.markdown import MAX_CHARS, render_markdown
 from planner.render.text import render_text

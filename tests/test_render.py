@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from planner.changes import ComputedPlan
-from planner.diff import ContentChange, compute_plan, content_changes
 from planner.gitio import Remote, Repo
+from planner.plan.changes import ComputedPlan
+from planner.plan.diff import ContentChange, compute_plan, content_changes
 from planner.registry import load_registry
 from planner.render.common import visible
 from planner.render.json import render_json

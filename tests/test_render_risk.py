@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from planner import policy
-from planner.changes import ComputedPlan, KVChange, TagChange
 from planner.config import PlannerConfig
-from planner.diff import compute_plan, content_changes
 from planner.gitio import Remote, Repo
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
+from planner.plan.changes import ComputedPlan, KVChange, TagChange
+from planner.plan.diff import compute_plan, content_changes
 from planner.registry import load_registry
 from planner.render.markdown import MAX_CHARS, render_markdown
 from planner.render.review import RenderContext
@@ -77,7 +77,7 @@ def pipeline_plan(tmp_path: Path, n: int) -> tuple[ComputedPlan, RenderContext, 
 
 
 def scaled(plan: ComputedPlan, n: int) -> ComputedPlan:
-    """``plan`` with its staging moves copied to ``n`` components (built from planner.changes
+    """``plan`` with its staging moves copied to ``n`` components (built from planner.plan.changes
     dataclasses: the 20,000-component pipeline takes minutes on a shared machine)."""
     staging = [t for t in plan.tags if "/staging" in t.ref]
     others = [t for t in plan.tags if "/staging" not in t.ref]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from planner.blobs import read_blobs_by_id
-from planner.changes import ComputedPlan
 from planner.gitio import Repo
+from planner.plan.changes import ComputedPlan
 from planner.state import LEDGER_REF
 from planner.txn.journal import CRASH_ENV, EXTRA_CRASH_POINTS, POINTS
 from tests.gitrepo import git, git_daemon

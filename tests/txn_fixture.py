@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.changes import ComputedPlan
 from planner.config import load_config
 from planner.kv.base import KVEntry
 from planner.kv.bindings import NamespaceTarget, close_stores, open_stores
+from planner.plan.changes import ComputedPlan
 from planner.state import LEDGER_REF
 from tests.gitrepo import GIT_ENV, EdgitRepo, git
 

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
-from planner.changes import ComputedPlan
 from planner.cli.app import app
 from planner.cli.confirm import confirm_apply
 from planner.cli.options import EnvOpt, FormatOpt, RemoteOpt, RepoOpt
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
+from planner.plan.changes import ComputedPlan
 from planner.policy import Invocation
 
 AutoApproveOpt = Annotated[
@@ -81,7 +81,7 @@ def compile_and_plan(
 ) -> ComputedPlan:
     """Plan source -> ComputedPlan through the same pipeline as `planner plan`, with the policies
     checked as at apply time (``invocation``: a plan file applied directly by default)."""
-    from planner.dryrun import plan_source
+    from planner.plan.run import plan_source
     from planner.policy import raise_if_blocked
 
     run = plan_source(
@@ -105,7 +105,7 @@ def policy_precheck(
 
     def check_now(remote_refs: Mapping[str, tuple[str, str]]) -> None:
         from planner.config import load_config
-        from planner.dryrun import ledger_history
+        from planner.plan.run import ledger_history
         from planner.policy import check, raise_if_blocked
         from planner.state import build_state
 
@@ -185,7 +185,7 @@ def apply(
         raise PlannerError("give exactly one of PLAN (a plan file) or --plan plan.json")
     rem = _remote(repo, remote)
     if plan_json is not None:
-        from planner.dryrun import load_plan_file
+        from planner.plan.run import load_plan_file
 
         plan = load_plan_file(plan_json)
         from planner.txn.remote import check_plan_remote
@@ -196,8 +196,8 @@ def apply(
         invocation = Invocation(saved_plan=True, require_id=require_id is not None)
     else:
         assert plan_file is not None
-        from planner.dryrun import source_name
         from planner.lang.compile import read_plan
+        from planner.plan.run import source_name
 
         plan = compile_and_plan(
             read_plan(plan_file), str(plan_file), repo=repo, remote=rem, source_name=source_name(plan_file, repo)
@@ -214,7 +214,7 @@ def apply(
 
 def show_dry_run(plan: ComputedPlan, repo: Path, fmt: str = "text") -> None:
     """The dry run of what is about to be applied: on stdout, or on stderr when stdout is JSON."""
-    from planner.dryrun import rendered
+    from planner.plan.run import rendered
 
     stream = sys.stderr if fmt == "json" else sys.stdout
     stream.write(rendered(plan, "text", repo=repo, color_stream=stream))

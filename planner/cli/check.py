@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 def _inputs(repo: Path, remote: str | None) -> Inputs:
     """What the plans are compiled against: read once for every plan of the command."""
-    from planner.dryrun import LedgerHistory
     from planner.lang.scope import Inputs
+    from planner.plan.run import LedgerHistory
 
     config = load_config(repo)
     if remote is not None:
@@ -101,7 +101,7 @@ def graph(
 def step_names(compiled: OrderedPlan) -> dict[str, str]:
     """Step id -> the step in the user's words (as the dry run's step order writes it), never an
     internal id like ``verify staging#0``; a name two steps share gets a ``(2)``."""
-    from planner.diff import step_to_dict
+    from planner.plan.diff import step_to_dict
     from planner.render.review import step_label
 
     out: dict[str, str] = {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from planner.changes import ComputedPlan
 from planner.errors import EXIT_NOT_CONFIRMED, PlannerError
+from planner.plan.changes import ComputedPlan
 
 
 class NotConfirmed(PlannerError):

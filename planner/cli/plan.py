@@ -31,7 +31,7 @@ def plan(
 
     PLAN is compiled against the remote's tags and the KV stores; nothing is changed.
     """
-    from planner.dryrun import run_plan
+    from planner.plan.run import run_plan
 
     result = run_plan(plan_file, repo=repo, remote=remote)
     _emit(result.render(fmt, color_stream=sys.stdout))
@@ -51,7 +51,7 @@ def plan(
         from planner.fileio import write_text_file
 
         write_text_file(out, dump(result.plan))
-        print(f"plan saved to {out} (id {result.plan.plan_id})", file=sys.stderr)
+        print(f"plan saved to {out} (plan {result.plan.plan_id[:12]})", file=sys.stderr)  # the id as shown everywhere
     if detailed_exitcode:
         raise typer.Exit(EXIT_CHANGES if result.plan.has_changes else EXIT_OK)
 
@@ -63,7 +63,7 @@ def show(
     repo: RepoDirOpt = Path("."),
 ) -> None:
     """Render a saved plan.json."""
-    from planner.dryrun import load_plan_file, rendered
+    from planner.plan.run import load_plan_file, rendered
 
     saved = load_plan_file(plan_json)
     _emit(rendered(saved, fmt, repo=repo, color_stream=sys.stdout))

@@ -68,8 +68,8 @@ def _kv_problem(repo: Path, envs: Sequence[str]) -> str | None:
 def plan_file(repo: Path, remote: str, path: str) -> tuple[PlanResult, list[Diagnostic]]:
     """Compile (check) then plan one file of the work tree (the pull request's merge commit)."""
     from planner.config import load_config
-    from planner.dryrun import LedgerHistory, plan_source
     from planner.lang.compile import Inputs, compile_text, read_plan
+    from planner.plan.run import LedgerHistory, plan_source
     from planner.registry import load_registry
     from planner.state import snapshot
     from planner.steps import MoveEnv

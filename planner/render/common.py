@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from planner.changes import ComputedPlan, TagChange
 from planner.model import TagName
+from planner.plan.changes import ComputedPlan, TagChange
 
 
 def _n(n: int, one: str, many: str | None = None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from planner.artifact import dump
-from planner.changes import ComputedPlan
+from planner.plan.changes import ComputedPlan
 
 
 def render_json(plan: ComputedPlan) -> str:

@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from planner.changes import ComputedPlan
-from planner.diff import ContentChange
+from planner.plan.changes import ComputedPlan
+from planner.plan.diff import ContentChange
 from planner.render.common import short, summarize, visible
 from planner.render.review import Group, RenderContext, env_rank, env_rows, groups, level_lines, violation_lines
 

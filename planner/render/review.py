@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from planner.changes import ComputedPlan, TagChange
 from planner.model import TagName
+from planner.plan.changes import ComputedPlan, TagChange
 from planner.render.common import component_of, short, tag_line
 
 VERSIONS = ""  # the pseudo-environment of version tags (``create``)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from planner.changes import ComputedPlan
+from planner.plan.changes import ComputedPlan
 from planner.render.common import component_of, short, summarize, visible
 from planner.render.review import EnvRow, RenderContext, env_rank, env_rows, groups, level_lines, violation_lines
 

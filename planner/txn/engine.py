@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.changes import ComputedPlan, VerifyCheck
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
 from planner.kv.base import KVStore
+from planner.plan.changes import ComputedPlan, VerifyCheck
 from planner.policy import plan_marks
 from planner.state import LEDGER_REF, read_remote_refs
 from planner.txn import ledger

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from planner.changes import ComputedPlan, KVChange, TagChange
 from planner.content import sha256_hex
 from planner.kv.base import KVEntry
+from planner.plan.changes import ComputedPlan, KVChange, TagChange
 from planner.policy import plan_marks
 from planner.txn import ledger
 from planner.txn.context import Context, store_for

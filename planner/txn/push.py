@@ -36,7 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.gitio import GitError, Opt, Remote, Repo, redact_url
+from planner.gitio import GitError, Opt, Remote, Repo
+from planner.gitremote import redact_url
 from planner.txn.errors import ConflictError
 
 ZERO = "0" * 40

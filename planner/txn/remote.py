@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from planner.changes import ComputedPlan
-from planner.diff import remote_url
 from planner.gitio import Remote, Repo
+from planner.plan.changes import ComputedPlan
+from planner.plan.diff import remote_url
 from planner.txn.errors import RemoteMismatchError
 
 

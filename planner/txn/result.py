@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from planner.changes import ComputedPlan
+from planner.plan.changes import ComputedPlan
 from planner.txn.engine import ApplyResult
 
 

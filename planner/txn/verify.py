@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import httpx
 
-from planner.changes import VerifyCheck
 from planner.errors import PlannerError
+from planner.plan.changes import VerifyCheck
 
 ATTEMPTS = 3  # without "within": bounded retries
 TIMEOUT = 10.0

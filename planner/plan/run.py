@@ -14,12 +14,12 @@ from typing import Any, TextIO
 
 from planner import policy
 from planner.artifact import load
-from planner.changes import ComputedPlan
 from planner.config import load_config
-from planner.diff import compute_plan, content_changes
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
 from planner.model import ComponentRef, Version
+from planner.plan.changes import ComputedPlan
+from planner.plan.diff import compute_plan, content_changes
 from planner.policy import Violation
 from planner.registry import Registry, load_registry
 from planner.render.review import RenderContext

@@ -1,6 +1,6 @@
 """The computed plan: every tag and KV change with its expected old value.
 
-This is the contract between the dry run (``planner.diff`` computes it, ``planner.render``
+This is the contract between the dry run (``planner.plan.diff`` computes it, ``planner.render``
 prints it, ``planner.artifact`` saves/loads it as plan.json) and apply (``planner.txn``
 executes exactly these changes). Frozen data, no I/O, no secrets: refs, versions, object ids,
 content hashes and sizes only.

@@ -14,14 +14,15 @@ from typing import Any, Protocol
 
 from planner.artifact import FORMAT_VERSION, with_id
 from planner.blobs import Blob
-from planner.changes import ComputedPlan, KVChange, Notice, TagAction, TagChange, VerifyCheck
 from planner.content import UnknownComponentError, read_component_files, sha256_hex
 from planner.errors import PlannerError
-from planner.gitio import Remote, Repo, redact_url
+from planner.gitio import Remote, Repo
+from planner.gitremote import redact_url
 from planner.kv.base import KVStore
 from planner.kv.bindings import content_metadata
 from planner.kv.layout import keys_for
 from planner.model import ComponentRef, TagName, Version, build_tag, env_message, version_message
+from planner.plan.changes import ComputedPlan, KVChange, Notice, TagAction, TagChange, VerifyCheck
 from planner.registry import Registry
 from planner.state import RepoState
 from planner.steps import CreateVersion, Mark, MoveEnv, OrderedPlan, Step, Verify
