@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from planner.config_schema import CONFIG_FILE
 from planner.errors import Diagnostic, DiagnosticError
 from planner.model import ModelError, validate_env
-
-CONFIG_FILE = "planner.toml"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from typing import Any
 
 from planner.errors import DiagnosticSink, Span, source_lines
 
+CONFIG_FILE = "planner.toml"  # at the repository top level (planner.workspace)
+
 Path_ = tuple[str | int, ...]
 
 # A type is a Python type, a tuple of them, a nested table (dict), a table of tables keyed by any

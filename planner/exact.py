@@ -15,16 +15,18 @@ status usually has none, and then this costs nothing):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.blobs import fetch_objects, read_objects
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
 from planner.model import Version
-from planner.state import ComponentState, RepoState
+
+if TYPE_CHECKING:  # types only: planner.state calls this module while it builds a snapshot
+    from planner.state import ComponentState, RepoState
 
 # (component state, index in env_rows, candidate versions -> their tag objects)
-_Ambiguous = tuple[ComponentState, int, dict[str, Version]]
+_Ambiguous = tuple["ComponentState", int, dict[str, Version]]
 
 
 def _ambiguous(state: RepoState) -> list[_Ambiguous]:
@@ -54,7 +56,7 @@ def _ledger_versions(repo: Repo, remote: Remote, head: str | None) -> dict[tuple
     """``{(env ref, env tag object): version}`` as the ledger recorded them (newest wins)."""
     if head is None:
         return {}
-    from planner.txn import ledger  # the transaction package imports state; keep this one-way
+    from planner.txn import ledger  # the ledger reader: planner.txn loads nothing else on import
 
     try:
         ledger.fetch_ledger(repo, remote, head)

@@ -37,6 +37,9 @@ NAMESPACE_TO_TYPE: dict[str, str] = {ns: t for t, ns in TYPE_TO_NAMESPACE.items(
 # another dot, the end, or a final "lock". Other characters git allows ('@', '+', ':'-free
 # non-ASCII, ...) are refused: '@' and ':' separate KV keys and YAML references, and the plan
 # language cannot spell the rest.
+# The release ledger: one commit per apply, on the remote (planner.txn.ledger, docs/apply.md).
+LEDGER_REF = "refs/planner/ledger"
+
 NAME_PATTERN = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]|\.(?!\.|lock(?:/|$)|/|$))*"
 _NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
 _ENV_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from planner.config import CONFIG_FILE, PlannerConfig
+from planner.config import PlannerConfig
+from planner.config_schema import CONFIG_FILE
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span, source_lines
 from planner.model import ModelError, validate_env
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from planner.gitio import SNAPSHOT_PATTERNS, GitError, Remote, Repo, collect, start_snapshot_reads
 from planner.model import (
     _MAX_NAME,
+    LEDGER_REF,
     NAME_PATTERN,
     NAMESPACE_TO_TYPE,
     ComponentRef,
@@ -25,7 +26,6 @@ from planner.model import (
     parse_slot,
 )
 
-LEDGER_REF = "refs/planner/ledger"
 _UNSEEN: object = object()
 
 

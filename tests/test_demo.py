@@ -16,7 +16,7 @@ import pytest
 
 from planner.cli import run
 from planner.kv.sqlite import SqliteKV
-from planner.state import LEDGER_REF
+from planner.model import LEDGER_REF
 from tests.gitrepo import git
 
 PLANNER = str(Path(sys.executable).with_name("planner"))

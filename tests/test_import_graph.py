@@ -56,3 +56,11 @@ def test_the_two_known_circles_are_gone() -> None:
     graph = import_graph()
     assert not nx.has_path(graph, "planner.policy", "planner.txn")  # txn imports policy, never back
     assert not nx.has_path(graph, "planner.demo_plan", "planner.cli")  # the CLI hands the demo its run
+
+
+def test_no_import_circle_anywhere() -> None:
+    # Issue 16: no circles at all (state -> exact -> txn, config <-> kv.bindings are gone too).
+    graph = import_graph()
+    assert graph.has_edge("planner.state", "planner.exact")  # snapshot pins ambiguous env versions
+    assert graph.has_edge("planner.config", "planner.kv.bindings")  # config parses [kv] at load
+    assert list(nx.simple_cycles(graph)) == []

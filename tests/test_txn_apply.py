@@ -10,7 +10,7 @@ import pytest
 
 from planner.gitio import Repo
 from planner.kv.base import KVError
-from planner.state import LEDGER_REF
+from planner.model import LEDGER_REF
 from planner.txn.engine import apply_plan
 from planner.txn.errors import ApplyFailedError, RequireIdError, StalePlanError
 from tests.gitrepo import git

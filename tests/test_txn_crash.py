@@ -12,8 +12,8 @@ import pytest
 
 from planner.blobs import read_blobs_by_id
 from planner.gitio import Repo
+from planner.model import LEDGER_REF
 from planner.plan.changes import ComputedPlan
-from planner.state import LEDGER_REF
 from planner.txn.journal import CRASH_ENV, EXTRA_CRASH_POINTS, POINTS
 from tests.gitrepo import git, git_daemon
 from tests.http_check_server import check_server

@@ -26,8 +26,8 @@ from typing import Any
 from planner.config import load_config
 from planner.kv.base import KVEntry
 from planner.kv.bindings import NamespaceTarget, close_stores, open_stores
+from planner.model import LEDGER_REF
 from planner.plan.changes import ComputedPlan
-from planner.state import LEDGER_REF
 from tests.gitrepo import GIT_ENV, EdgitRepo, git
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,8 +32,9 @@ from planner.errors import DiagnosticError, PlannerError
 from planner.github import cursor, gitlog
 from planner.github.actions import Runner
 from planner.gitio import Opt, Remote, Repo
+from planner.model import LEDGER_REF
 from planner.policy import Invocation, PolicyError
-from planner.state import LEDGER_REF, read_remote_refs
+from planner.state import read_remote_refs
 from planner.txn import ledger
 from planner.txn.errors import ConflictError, PartialApplyError, StalePlanError
 

@@ -26,10 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planner.config import CONFIG_FILE, PlannerConfig
-from planner.config_schema import locate
+from planner.config_schema import CONFIG_FILE, locate
 from planner.content import sha256_hex
 from planner.errors import Diagnostic, DiagnosticError, PlannerError, Span, source_lines
 from planner.fileio import loads_jsonc, loads_toml, read_text_file
@@ -38,6 +37,9 @@ from planner.kv.layout import DEFAULT_LAYOUT, KNOWN_LAYOUTS
 from planner.kv.sqlite import SqliteKV
 from planner.model import ModelError, validate_env
 from planner.workspace import inside_top_level, state_dir
+
+if TYPE_CHECKING:
+    from planner.config import PlannerConfig  # a type only: config reads [kv] through this module
 
 __all__ = [
     "BindingError",

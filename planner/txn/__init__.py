@@ -1,22 +1,34 @@
-"""Apply as one transaction: journal, atomic push, KV projection, compensation, recovery, ledger."""
+"""Apply as one transaction: journal, atomic push, KV projection, compensation, recovery, ledger.
 
-from planner.txn.context import AppliedTag
-from planner.txn.engine import ApplyResult, apply_plan
-from planner.txn.errors import ApplyFailedError, ConflictError, PartialApplyError, RequireIdError, StalePlanError
-from planner.txn.ledger import LedgerEnvHistory, history
-from planner.txn.recover import RecoverResult, recover
+The public names load on first use (PEP 562): importing one submodule (``planner.txn.ledger``,
+which reading a snapshot needs) must not import the whole engine, which imports the snapshot.
+"""
 
-__all__ = [
-    "AppliedTag",
-    "ApplyFailedError",
-    "ApplyResult",
-    "ConflictError",
-    "LedgerEnvHistory",
-    "PartialApplyError",
-    "RecoverResult",
-    "RequireIdError",
-    "StalePlanError",
-    "apply_plan",
-    "history",
-    "recover",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AppliedTag": "context",
+    "ApplyResult": "engine",
+    "apply_plan": "engine",
+    "ApplyFailedError": "errors",
+    "ConflictError": "errors",
+    "PartialApplyError": "errors",
+    "RequireIdError": "errors",
+    "StalePlanError": "errors",
+    "LedgerEnvHistory": "ledger",
+    "history": "ledger",
+    "RecoverResult": "recover",
+    "recover": "recover",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'planner.txn' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"planner.txn.{module}"), name)

@@ -19,9 +19,10 @@ from typing import Any
 from planner.errors import PlannerError
 from planner.gitio import Remote, Repo
 from planner.kv.base import KVStore
+from planner.model import LEDGER_REF
 from planner.plan.changes import ComputedPlan, VerifyCheck
 from planner.policy import plan_marks
-from planner.state import LEDGER_REF, read_remote_refs
+from planner.state import read_remote_refs
 from planner.txn import ledger
 from planner.txn.commit import commit_phase
 from planner.txn.compensate import undo

@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from planner.gitio import GitError, Opt, Remote, Repo
-from planner.model import ComponentRef, TagName, Version
-from planner.state import LEDGER_REF
+from planner.model import LEDGER_REF, ComponentRef, TagName, Version
 
 RECORD_FILE = "apply.json"
 LOCAL_LEDGER = "refs/planner/remote-ledger"  # local copy of the remote's ledger, for reading
@@ -129,10 +128,9 @@ def history(
 
     ``head``: the ledger commit from a snapshot already taken (None: no ledger), so the remote is
     not read twice; by default one ``ls-remote`` finds it."""
-    from planner.state import read_remote_refs
-
     if head == _UNREAD:
-        head = read_remote_refs(repo, remote).get(LEDGER_REF, (None, None))[0]
+        lines = repo.ls_remote(remote, [LEDGER_REF]).splitlines()  # ONE ls-remote of one ref
+        head = next((oid for oid, _, ref in (ln.partition("\t") for ln in lines) if ref == LEDGER_REF), None)
     fetch_ledger(repo, remote, head)
     records = read_records(repo, head)
     return [r for r in records if _touches(r, component, env)]

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from planner.gitio import Remote, Repo
-from planner.state import LEDGER_REF, read_remote_refs
+from planner.model import LEDGER_REF
+from planner.state import read_remote_refs
 from planner.txn import ledger
 from planner.txn.errors import ConflictError
 from planner.txn.push import OnStart, RefUpdate, atomic_push

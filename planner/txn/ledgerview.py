@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner.gitio import Opt, Remote, Repo
-from planner.state import LEDGER_REF, read_remote_refs
+from planner.model import LEDGER_REF
+from planner.state import read_remote_refs
 from planner.txn import ledger
 
 

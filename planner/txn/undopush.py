@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planner.gitio import Remote, Repo
-from planner.state import LEDGER_REF
+from planner.model import LEDGER_REF
 from planner.txn import ledgerview
 from planner.txn.errors import ConflictError, PartialApplyError
 from planner.txn.ledgerpush import RETRIES

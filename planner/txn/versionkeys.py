@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from planner.model import TagName
-from planner.state import LEDGER_REF
+from planner.model import LEDGER_REF, TagName
 
 
 def named_versions(remote_refs: Mapping[str, tuple[str, str]]) -> set[tuple[str, str]]:
