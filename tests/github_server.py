@@ -167,14 +167,20 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._page(items, query)
             if not may_write:
                 return 403, {"message": "Resource not accessible by integration", "documentation_url": "x"}, {}
-            return 201, new_comment(st, number, user, json.loads(raw)["body"]), {}
+            body = json.loads(raw)["body"]
+            if len(body) > BODY_LIMIT:
+                return 422, _too_long(), {}
+            return 201, new_comment(st, number, user, body), {}
         if rest[:2] == ["issues", "comments"] and len(rest) == 3 and method == "PATCH":
             c = st.comments.get(int(rest[2]))
             if c is None:
                 return 422, {"message": "Validation Failed", "documentation_url": "x"}, {}
             if not may_write or c["user"]["id"] != user["id"]:
                 return 403, {"message": "Resource not accessible by integration", "documentation_url": "x"}, {}
-            c["body"] = json.loads(raw)["body"]
+            body = json.loads(raw)["body"]
+            if len(body) > BODY_LIMIT:
+                return 422, _too_long(), {}
+            c["body"] = body
             c["updated_at"] = "2026-01-02T00:00:00Z"
             return 200, _public(c), {}
         if rest[:1] == ["pulls"] and len(rest) == 2 and method == "GET":
@@ -201,6 +207,25 @@ class _Handler(BaseHTTPRequestHandler):
                 f'<http://{host!s}:{port}{urlsplit(self.path).path}?per_page={per}&page={page + 1}>; rel="next"'
             )
         return 200, [_public(c) for c in chunk], headers
+
+
+# GitHub refuses a comment body over 65,536 characters (422, "body is too long").
+BODY_LIMIT = 65536
+
+
+def _too_long() -> dict[str, Any]:
+    return {
+        "message": "Validation Failed",
+        "errors": [
+            {
+                "resource": "IssueComment",
+                "code": "custom",
+                "field": "body",
+                "message": f"body is too long (maximum is {BODY_LIMIT} characters)",
+            }
+        ],
+        "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+    }
 
 
 def new_comment(st: State, number: int, user: dict[str, Any], body: str) -> dict[str, Any]:

@@ -260,3 +260,41 @@ def test_a_plan_blocked_by_a_policy_at_apply_time_is_reported_and_the_next_is_ap
     assert [r["plan_source"] for r in world.ledger()] == ["plans/stage.plan"]
     assert world.peeled(f"refs/tags/{EXT}/production") == world.commits["ext1"]
     assert world.kv_value("production", "prompts/extraction@production") == b"Extract v1\n"
+
+
+def test_plans_too_large_for_one_comment_are_shortened_and_still_all_applied(world: World) -> None:
+    # A prompt rewritten at length: each plan's review fills its ~60,000 characters with the content
+    # diff, so three of them cannot share one comment (GitHub refuses a body over 65,536: the double
+    # answers 422 as GitHub does). The comment keeps every plan's id; the job summary has them in full.
+    big = "".join(
+        f"line {i}: extract the invoice total, the currency and the due date {i * 7919}\n" for i in range(6000)
+    )
+    number, base, _head = world.open_pr({"prompts/extraction.md": big})
+    head_content = world.push_pr(number, {})  # the same tree: a commit to name below
+    head = head_content
+    plans = {  # each plan stands alone: it is applied against the remote as the merge finds it
+        f"plans/big{n}.plan": _plan(
+            f"big{n}",
+            f"create prompts/extraction v1.{n + 2}.0 at {head}",
+            f"promote prompts/extraction v1.{n + 2}.0 to staging",
+        )
+        for n in (1, 2, 3)
+    }
+    head = world.push_pr(number, plans)
+    job = world.run_pr(number, base, head)
+    assert job.ok, job.log
+    planned = json.loads(job.outputs["planner"]["plans"])
+    assert [p["status"] for p in planned] == ["planned", "planned", "planned"], planned
+    (comment,) = _bot_comments(world, number)
+    body = str(comment["body"])
+    assert len(body) <= 65536 and MARKER in body
+    for p in planned:
+        assert p["plan_id"][:12] in body  # every plan is named in the comment, if only by its id
+    assert len(job.summary) > 65536  # the summary was not cut: every plan in full
+    world.merge(number)
+    applied = world.run_apply()
+    assert applied.ok, applied.log
+    assert sorted(json.loads(applied.outputs["planner"]["applied"])) == sorted(plans)
+    assert [world.peeled(f"refs/tags/{EXT}/v1.{n}.0") for n in (3, 4, 5)] == [head_content] * 3
+    assert world.peeled(f"refs/tags/{EXT}/staging") == head_content  # the last merged plan's move
+    assert world.kv_value("staging", "prompts/extraction@staging") == big.encode()

@@ -167,3 +167,27 @@ def test_a_skipped_hook_is_reported_not_trusted(tmp_path: Path, monkeypatch: pyt
     new = write_tag_objects(Repo(repo.work), [NewTag(REF_A, c2, "a")])
     with pytest.raises(GitError, match="did not run"):
         atomic_push(Repo(repo.work), Remote(str(repo.remote)), [RefUpdate(REF_A, old[REF_A], new[REF_A])])
+
+
+def test_a_ref_rewritten_to_its_own_object_is_in_place_not_moved(tmp_path: Path) -> None:
+    # An env tag rewritten identically (same commit, message and tagger, within the same second:
+    # two reconcile applies back to back) has the same object id: git leaves it out of the push
+    # as up to date. That is the expected value, not someone else's move (it was reported as one).
+    repo, _c1, c2, old = _setup(tmp_path)
+    new = write_tag_objects(Repo(repo.work), [NewTag(REF_V, c2, "Release a v1.0.0")])
+    updates = [RefUpdate(REF_A, old[REF_A], old[REF_A]), RefUpdate(REF_V, None, new[REF_V])]
+    atomic_push(Repo(repo.work), Remote(str(repo.remote)), updates)
+    refs = repo.remote_refs()
+    assert refs[REF_A] == old[REF_A] and refs[REF_V] == new[REF_V]
+    # ... and its lease still holds: had someone moved it meanwhile, nothing lands
+    other = write_tag_objects(Repo(repo.work), [NewTag(REF_B, c2, "someone else")])[REF_B]
+    git(repo.work, "push", "-q", "-f", "origin", f"{other}:{REF_A}")  # someone else moves it
+    v2 = "refs/tags/components/prompts/a/v2.0.0"
+    newer = write_tag_objects(Repo(repo.work), [NewTag(v2, c2, "Release a v2.0.0")])
+    with pytest.raises(ConflictError):
+        atomic_push(
+            Repo(repo.work),
+            Remote(str(repo.remote)),
+            [RefUpdate(REF_A, old[REF_A], old[REF_A]), RefUpdate(v2, None, newer[v2])],
+        )
+    assert v2 not in repo.remote_refs() and repo.remote_refs()[REF_A] == other

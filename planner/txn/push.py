@@ -63,7 +63,8 @@ if journal:  # go on only once apply has journaled this push (its process group)
             sys.exit("planner: this push was never journaled (apply died?): refusing it")
         time.sleep(0.01)
 with open(os.environ["PLANNER_PUSH_EXPECT"], encoding="utf-8") as f:
-    expect = json.load(f)
+    doc = json.load(f)
+expect, in_place = doc["expect"], set(doc["in_place"])
 seen, moved = set(), {}
 for line in sys.stdin:
     parts = line.split()
@@ -79,8 +80,10 @@ for line in sys.stdin:
     if roid != want:
         moved[rref] = None if roid == ZERO else roid
 for ref in expect:
-    if ref not in seen:
+    if ref not in seen and ref not in in_place:
         moved[ref] = "up-to-date"  # the remote already holds our new value: someone else moved it
+    # (in_place: our new object IS the old one, e.g. an env tag rewritten identically within the same
+    # second; git leaves it out because the remote holds exactly that: as expected, not a move)
 with open(os.environ["PLANNER_PUSH_REPORT"], "w", encoding="utf-8") as f:
     json.dump(moved, f)
 sys.exit(1 if moved else 0)
@@ -216,7 +219,11 @@ def atomic_push(
             hooks = _write_hook(tmp)
             expect_file = tmp / "expect.json"
             report_file = tmp / "report.json"
-            expect_file.write_text(json.dumps({u.ref: u.old for u in updates}), encoding="utf-8")
+            expect_doc = {
+                "expect": {u.ref: u.old for u in updates},
+                "in_place": [u.ref for u in updates if u.new == u.old],
+            }
+            expect_file.write_text(json.dumps(expect_doc), encoding="utf-8")
             # Refspecs go into a temporary remote in an included config file, not on the command
             # line: its length stays constant whatever the number of deletions (ARG_MAX).
             tmp_remote = f"planner-push-{push_id}"
