@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from planner.kv.cloudflare import CloudflareKV
+from tests.loopback import LoopbackServer
 
 TOKEN = "test-token-SECRET-3f9a1c"  # a recognisable secret: tests assert it never leaks
 ACCOUNT = "acc123"
@@ -246,28 +247,14 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
-class CFKVServer:
+class CFKVServer(LoopbackServer):
     """``with CFKVServer() as s: s.url`` -> ``http://127.0.0.1:PORT/client/v4``."""
 
+    path = "/client/v4"
+    state: State
+
     def __init__(self) -> None:
-        self.state = State()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.state = self.state
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/client/v4"
-
-    def __enter__(self) -> CFKVServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(_Handler, State(), _Server)
 
     def fault(self, *faults: Fault) -> None:
         with self.state.lock:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests import github_openapi as oas
+from tests.loopback import LoopbackServer
 
 WORKFLOW_TOKEN = "ghs_workflowTOKENsecret0000000000000000"  # a recognisable secret: never printed
 FORK_TOKEN = "ghs_forkREADONLYsecret11111111111111111"
@@ -268,26 +269,14 @@ class _Server(ThreadingHTTPServer):
     state: State
 
 
-class GitHubServer:
+class GitHubServer(LoopbackServer):
+    state: State
+
     def __init__(self) -> None:
-        self.state = State()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.state = self.state
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> GitHubServer:
-        self._thread.start()
-        return self
+        super().__init__(_Handler, State(), _Server)
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        super().__exit__(*exc)
         if exc[0] is None:
             assert not self.state.problems, "GitHub API violations:\n" + "\n".join(self.state.problems)
 
