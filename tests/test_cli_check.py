@@ -37,7 +37,7 @@ def test_check_clean_plan_prints_warnings_and_exits_0(in_repo: Path, capsys: pyt
     assert run(["check", "plans/good.plan"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines() == [
-        "plans/good.plan:2:37: warning: prompts/summary@dev already points at v1.0.0; this promote changes nothing",
+        "plans/good.plan:2:37: warning: prompts/summary in dev already points at v1.0.0; this promote changes nothing",
         "      promote prompts/summary v1.0.0 to dev",
         "                                        ^~~",
     ]
@@ -54,7 +54,7 @@ def test_check_reports_every_error_of_every_plan(in_repo: Path, capsys: pytest.C
         "plans/bad.plan:3:19: error: verify URL must be an http:// or https:// URL with a host, got 'ftp://x'",
         "plans/syntax.plan:2:34: error: syntax error: missing 'to' before the environment"
         " (write: promote C VERSION to ENV)",
-        "plans/good.plan:2:37: warning: prompts/summary@dev already points at v1.0.0; this promote changes nothing",
+        "plans/good.plan:2:37: warning: prompts/summary in dev already points at v1.0.0; this promote changes nothing",
     ]
     assert "  note: planner.toml lists: dev, staging, production" in out
     assert err == "checked 3 plan(s): 4 error(s), 1 warning(s)\n"

@@ -122,7 +122,7 @@ def others(fx: LangFixture, text: str) -> list[tuple[str, str, int, int]]:
         (
             "  promote prompts/extraction v1.0.0 to dev\n  rollback prompts/* in dev to v1.0.0",
             [
-                ("prompts/extraction@dev is moved twice: by this statement and by the statement at t.plan:2:3", 3, 25),
+                ("prompts/extraction in dev is moved twice: by this statement and by the statement at t.plan:2:3", 3, 25),
                 ("version v1.0.0 of prompts/summary does not exist and is not created by this plan", 3, 31),
             ][:1],
         ),
@@ -228,10 +228,10 @@ def test_warnings_and_notes(fx: LangFixture) -> None:
         "  promote prompts/* from staging to production"
     )
     assert others(fx, text) == [
-        ("warning", "prompts/extraction@staging already points at v1.0.0; this promote changes nothing", 2, 40),
+        ("warning", "prompts/extraction in staging already points at v1.0.0; this promote changes nothing", 2, 40),
         ("note", "agents/router is a logic component: it needs a Worker rebuild and redeploy", 3, 3),
         ("note", "prompts/summary has no 'staging' tag; 'prompts/*' skips it", 4, 11),
-        ("warning", "prompts/extraction@production already points at v1.0.0; this promote changes nothing", 4, 37),
+        ("warning", "prompts/extraction in production already points at v1.0.0; this promote changes nothing", 4, 37),
     ]
 
 
@@ -278,7 +278,7 @@ def test_rollback_to_previous_uses_the_ledger(fx: LangFixture) -> None:
     assert isinstance(step, MoveEnv)
     assert (step.kind, step.commit, step.version) == ("rollback", fx.commits["invoice09"], Version(0, 9, 0))
     assert errors(fx, plan("  rollback schemas/invoice in staging"), ledger=ledger) == [
-        ("the release ledger records no previous target of schemas/invoice@staging", 2, 3)
+        ("the release ledger records no previous target of schemas/invoice in staging", 2, 3)
     ]
 
 

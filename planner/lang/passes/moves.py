@@ -18,7 +18,7 @@ def _add_move(ctx: Scope, i: int, step: MoveEnv, env_word: ast.Word) -> None:
     if key in ctx.moves:
         first = ctx.stmts[ctx.moves[key].stmt].span
         ctx.sink.error(
-            f"{step.component}@{step.env} is moved twice: by this statement and by the statement at {first}",
+            f"{step.component} in {step.env} is moved twice: by this statement and by the statement at {first}",
             env_word.span,
         )
         return
@@ -88,7 +88,7 @@ def resolve_copies(ctx: Scope) -> None:
         if ckey in ctx.moves or ckey in pending:
             first_stmt = ctx.moves[ckey].stmt if ckey in ctx.moves else pending[ckey].stmt
             sink.error(
-                f"{comp}@{dst} is moved twice: by this statement and by the statement at {stmts[first_stmt].span}",
+                f"{comp} in {dst} is moved twice: by this statement and by the statement at {stmts[first_stmt].span}",
                 s.env.span,
             )
             continue
@@ -142,7 +142,7 @@ def _warn_in_place(ctx: Scope, step: MoveEnv, span: Span) -> None:
     if pointer is not None and pointer.tag.commit == step.commit:
         what = str(step.version) if step.version else step.commit[:12]
         kind = "promote" if step.kind == "copy" else step.kind
-        ctx.sink.warning(f"{step.component}@{step.env} already points at {what}; this {kind} changes nothing", span)
+        ctx.sink.warning(f"{step.component} in {step.env} already points at {what}; this {kind} changes nothing", span)
 
 
 def _skip_copy(ctx: Scope, comp: ComponentRef, src: str, w: ast.Word, moved: set[Key]) -> bool:
@@ -167,5 +167,5 @@ def _previous(ctx: Scope, comp: ComponentRef, env: str, s: ast.Rollback) -> tupl
         return None
     target = ledger.previous_target(comp, env)
     if target is None:
-        ctx.sink.error(f"the release ledger records no previous target of {comp}@{env}", s.span)
+        ctx.sink.error(f"the release ledger records no previous target of {comp} in {env}", s.span)
     return target
