@@ -122,7 +122,11 @@ def others(fx: LangFixture, text: str) -> list[tuple[str, str, int, int]]:
         (
             "  promote prompts/extraction v1.0.0 to dev\n  rollback prompts/* in dev to v1.0.0",
             [
-                ("prompts/extraction in dev is moved twice: by this statement and by the statement at t.plan:2:3", 3, 25),
+                (
+                    "prompts/extraction in dev is moved twice: by this statement and by the statement at t.plan:2:3",
+                    3,
+                    25,
+                ),
                 ("version v1.0.0 of prompts/summary does not exist and is not created by this plan", 3, 31),
             ][:1],
         ),
