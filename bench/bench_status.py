@@ -145,8 +145,9 @@ def breakdown(remote: Path, work: Path, runs: int) -> str:
     """Best-of-runs in-process phases of the status path, to show where the time goes (GC off)."""
     import gc
 
+    from planner.gitremote import parse_ls_remote
     from planner.registry import Registry
-    from planner.state import build_state, parse_ls_remote
+    from planner.state import build_state
     from planner.status import build_status, dump_json
 
     def best(f: object) -> tuple[float, object]:

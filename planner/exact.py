@@ -56,11 +56,10 @@ def _ledger_versions(repo: Repo, remote: Remote, head: str | None) -> dict[tuple
     """``{(env ref, env tag object): version}`` as the ledger recorded them (newest wins)."""
     if head is None:
         return {}
-    from planner.txn import ledger  # the ledger reader: planner.txn loads nothing else on import
+    from planner.txn.ledger import history_at  # the ledger reader: planner.txn loads nothing else
 
     try:
-        ledger.fetch_ledger(repo, remote, head)
-        records = ledger.read_records(repo, head)
+        records = history_at(repo, remote, head)
     except PlannerError:
         return {}
     out: dict[tuple[str, str], str] = {}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.errors import PlannerError
-from planner.gitremote import failure_sentence, redact_url, remote_problem
+from planner.gitremote import failure_sentence, parse_ls_remote, redact_url, remote_problem
 
 PathLike = str | os.PathLike[str]
 
@@ -348,10 +348,11 @@ class Repo:
     def remote_names(self) -> list[str]:
         return self.text(["remote"]).split()
 
-    def ls_remote(self, remote: Remote, patterns: Sequence[str]) -> str:
-        """ONE ``git ls-remote REMOTE PATTERNS...``; a failure is one sentence (``remote_failure``)."""
+    def ls_remote(self, remote: Remote, patterns: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """ONE ``git ls-remote REMOTE PATTERNS...`` -> {ref: (object, peeled commit)} (patterns match
+        by their tail, so callers look refs up by their full name); a failure is one sentence."""
         try:
-            return self.text(["ls-remote", remote.spec, *patterns])
+            return parse_ls_remote(self.text(["ls-remote", remote.spec, *patterns]))
         except GitError as exc:
             raise self.remote_failure(remote, exc) from None
 

@@ -35,12 +35,8 @@ def remote_branch_commits(repo: Repo, remote: Remote, names: Sequence[str]) -> d
     heads = {f"refs/heads/{n}": n for n in names if not n.startswith(("refs/", "-")) and not _OID.fullmatch(n)}
     if not heads:
         return {}
-    text = repo.ls_remote(remote, list(heads))
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        oid, _, ref = line.partition("\t")
-        if ref in heads and _OID.fullmatch(oid):  # ls-remote patterns match by tail: keep exact names
-            found[heads[ref]] = oid
+    listed = repo.ls_remote(remote, list(heads))  # patterns match by tail: keep the exact names
+    found = {heads[ref]: oid for ref, (oid, _) in listed.items() if ref in heads and _OID.fullmatch(oid)}
     have = local_commits(repo, list(found.values()))
     fetch = sorted({f"refs/heads/{n}" for n, oid in found.items() if have.get(oid) is None})
     if fetch:

@@ -1,5 +1,5 @@
-"""What the planner says about remotes: which ones git must never see, failures as sentences,
-URLs without credentials. Pure text functions (no git, no exceptions); ``planner.gitio`` raises
+"""What the planner says about remotes and reads from them: which ones git must never see,
+failures as sentences, URLs without credentials, and ``git ls-remote``'s output (the ONE reader). Pure text functions (no git, no exceptions); ``planner.gitio`` raises
 and runs git with them.
 """
 
@@ -111,3 +111,24 @@ def redact_url(text: str) -> str:
                 pass
         words.append(word)
     return " ".join(words)
+
+
+# One pass over the whole output: a ref line, then (for an annotated tag) its ``^{}`` peeled line.
+_LS_LINE = re.compile(r"^([^\t\n]+)\t([^\n]+)\n(?:([^\t\n]+)\t\2\^\{\}(?:\n|\Z))?", re.M)
+
+
+def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
+    """``oid<TAB>ref`` lines -> {ref: (object, peeled commit)}; ``^{}`` lines give the peeled oid."""
+    if not text.endswith("\n"):
+        text += "\n"
+    out: dict[str, tuple[str, str]] = {}
+    stray: dict[str, str] = {}  # a peeled line not right after its ref (git never writes one)
+    for oid, ref, peeled in _LS_LINE.findall(text):
+        if ref.endswith("^{}"):
+            stray[ref[:-3]] = oid
+        else:
+            out[ref] = (oid, peeled or oid)
+    for ref, oid in stray.items():
+        if ref in out:
+            out[ref] = (out[ref][0], oid)
+    return out

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from planner.gitio import SNAPSHOT_PATTERNS, GitError, Remote, Repo, collect, start_snapshot_reads
+from planner.gitremote import parse_ls_remote
 from planner.model import (
     _MAX_NAME,
     LEDGER_REF,
@@ -163,27 +164,6 @@ class RepoState:
         return sorted({row[0] for c in self.components.values() for row in c.env_rows})
 
 
-# One pass over the whole output: a ref line, then (for an annotated tag) its ``^{}`` peeled line.
-_LS_LINE = re.compile(r"^([^\t\n]+)\t([^\n]+)\n(?:([^\t\n]+)\t\2\^\{\}(?:\n|\Z))?", re.M)
-
-
-def parse_ls_remote(text: str) -> dict[str, tuple[str, str]]:
-    """``oid<TAB>ref`` lines -> {ref: (object, peeled commit)}; ``^{}`` lines give the peeled oid."""
-    if not text.endswith("\n"):
-        text += "\n"
-    out: dict[str, tuple[str, str]] = {}
-    stray: dict[str, str] = {}  # a peeled line not right after its ref (git never writes one)
-    for oid, ref, peeled in _LS_LINE.findall(text):
-        if ref.endswith("^{}"):
-            stray[ref[:-3]] = oid
-        else:
-            out[ref] = (oid, peeled or oid)
-    for ref, oid in stray.items():
-        if ref in out:
-            out[ref] = (out[ref][0], oid)
-    return out
-
-
 # The common, valid tag ref in one match (same rules as TagName.parse: known namespace, name alphabet
 # and length); anything else goes through TagName.try_parse, which decides and explains. No '^' in
 # the slot: a stray peeled line (``...^{}``) must not look like a tag.
@@ -275,7 +255,7 @@ def _assemble(remote: Remote, rows: list[_Row], local_refs: Mapping[str, str] | 
 
 def read_remote_refs(repo: Repo, remote: Remote) -> dict[str, tuple[str, str]]:
     """ONE ``git ls-remote`` for our tag prefixes and the ledger ref."""
-    return parse_ls_remote(repo.ls_remote(remote, SNAPSHOT_PATTERNS))
+    return repo.ls_remote(remote, SNAPSHOT_PATTERNS)
 
 
 def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:

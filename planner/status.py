@@ -151,11 +151,10 @@ def reverted_releases(state: RepoState, repo: Repo, remote: Remote) -> list[str]
     something else (edgit promoting anew) is not a revert and is not reported."""
     if state.ledger is None:
         return []
-    from planner.txn.ledger import fetch_ledger, read_records
+    from planner.txn.ledger import history_at
 
     try:
-        fetch_ledger(repo, remote, state.ledger)
-        records = read_records(repo, state.ledger)
+        records = history_at(repo, remote, state.ledger)
     except PlannerError as exc:
         return [f"warning: cannot read the ledger to check for reverted releases: {exc.message}"]
     latest: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from planner.gitio import GitError, Opt, collect, run_git, start_git
+from planner.gitremote import parse_ls_remote
 from planner.lang.build import build
 from planner.lang.parser import parse, parse_plan
-from planner.state import parse_ls_remote
 from tests.fixtures_lang import assert_same_syntax_error
 
 PLANS = sorted((Path(__file__).resolve().parents[1] / "plans").glob("*.plan"))

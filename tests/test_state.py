@@ -36,7 +36,8 @@ import pytest  # noqa: E402
 
 from planner.cli import run  # noqa: E402
 from planner.gitio import GitError  # noqa: E402
-from planner.state import build_state, parse_ls_remote  # noqa: E402
+from planner.gitremote import parse_ls_remote  # noqa: E402
+from planner.state import build_state  # noqa: E402
 from tests.gitrepo import git  # noqa: E402
 
 EXT = "components/prompts/extraction"

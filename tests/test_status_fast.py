@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from planner.cli import run
 from planner.gitio import Refused, Remote, git_argv, start_snapshot_reads
+from planner.gitremote import parse_ls_remote
 from planner.model import LEDGER_REF, ComponentRef, TagName, Version
 from planner.registry import Registry
-from planner.state import RepoState, build_state, parse_ls_remote
+from planner.state import RepoState, build_state
 from planner.status import build_status
 from tests.gitrepo import EdgitRepo, git
 

@@ -304,6 +304,7 @@ def history(
     The ledger is refs/planner/ledger on the remote.
     """
     from planner.txn.ledger import history as read_history
+    from planner.txn.ledger import history_at
 
     git, rem = Repo(repo), Remote(_remote(repo, remote))
     state = None
@@ -315,7 +316,7 @@ def history(
         state = snapshot(git, rem) if cfg.environments is None else None  # the remote's environments
         check_known_env(env, cfg, state.env_names() if state is not None else [])
     if state is not None:  # one read of the remote: its ledger head is in the snapshot
-        records = read_history(git, rem, component=component, env=env, head=state.ledger)
+        records = history_at(git, rem, state.ledger, component=component, env=env)
     else:
         records = read_history(git, rem, component=component, env=env)
     if fmt == "json":

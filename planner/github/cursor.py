@@ -33,10 +33,10 @@ class Cursor:
 
 
 def read(repo: Repo, remote: Remote) -> Cursor:
-    line = repo.ls_remote(remote, [CURSOR_REF]).strip()  # a failure is one sentence (GitError)
-    if not line:
+    listed = repo.ls_remote(remote, [CURSOR_REF]).get(CURSOR_REF)  # a failure is one sentence (GitError)
+    if listed is None:
         return Cursor(None)
-    commit = line.split()[0]
+    commit = listed[0]
     repo.run(["fetch", Opt("--no-tags"), Opt("--quiet"), remote.spec, f"+{CURSOR_REF}:{LOCAL_CURSOR}"])
     data = json.loads(repo.text(["cat-file", "blob", f"{commit}:{FILE}"]))
     return Cursor(commit, data.get("main"), tuple(data.get("paths", ())), data.get("ledger"), data.get("last", {}))

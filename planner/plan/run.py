@@ -50,18 +50,15 @@ def render_context(repo: Path) -> RenderContext:
     return RenderContext(protected=settings.protected, order=settings.order or ())
 
 
-def ledger_history(repo: Repo, remote: Remote, head: str | None = None) -> Callable[[], Sequence[Mapping[str, Any]]]:
+def ledger_history(repo: Repo, remote: Remote, head: str | None) -> Callable[[], Sequence[Mapping[str, Any]]]:
     """A lazy reader of the remote's ledger records, newest first, for ``planner.policy.check``
-    (kept here so the policies never import ``planner.txn``, which imports them). With ``head``
-    (the ledger commit from the snapshot already taken) no second ``ls-remote`` is needed."""
+    (kept here so the policies never import ``planner.txn``, which imports them). ``head``: the
+    ledger commit from the snapshot already taken (None: the remote has no ledger)."""
 
     def read() -> Sequence[Mapping[str, Any]]:
-        from planner.txn import ledger
+        from planner.txn.ledger import history_at
 
-        if head is None:
-            return ledger.history(repo, remote)
-        ledger.fetch_ledger(repo, remote, head)
-        return ledger.read_records(repo, head)
+        return history_at(repo, remote, head)
 
     return read
 

@@ -118,22 +118,21 @@ def read_records(repo: Repo, head: str | None, *, stop: str | None = None) -> li
     return out
 
 
-_UNREAD = "unread"
-
-
 def history(
-    repo: Repo, remote: Remote, *, component: str | None = None, env: str | None = None, head: str | None = _UNREAD
+    repo: Repo, remote: Remote, *, component: str | None = None, env: str | None = None
 ) -> list[dict[str, Any]]:
-    """Ledger records newest first, optionally only those touching ``component`` and/or ``env``.
+    """Ledger records newest first, optionally only those touching ``component`` and/or ``env``
+    (one ``ls-remote`` of the ledger ref finds its head)."""
+    head = repo.ls_remote(remote, [LEDGER_REF]).get(LEDGER_REF, (None, None))[0]
+    return history_at(repo, remote, head, component=component, env=env)
 
-    ``head``: the ledger commit from a snapshot already taken (None: no ledger), so the remote is
-    not read twice; by default one ``ls-remote`` finds it."""
-    if head == _UNREAD:
-        lines = repo.ls_remote(remote, [LEDGER_REF]).splitlines()  # ONE ls-remote of one ref
-        head = next((oid for oid, _, ref in (ln.partition("\t") for ln in lines) if ref == LEDGER_REF), None)
+
+def history_at(
+    repo: Repo, remote: Remote, head: str | None, *, component: str | None = None, env: str | None = None
+) -> list[dict[str, Any]]:
+    """``history`` from a ledger head already read (a snapshot's ``ledger``; None: no ledger)."""
     fetch_ledger(repo, remote, head)
-    records = read_records(repo, head)
-    return [r for r in records if _touches(r, component, env)]
+    return [r for r in read_records(repo, head) if _touches(r, component, env)]
 
 
 def _touches(record: Mapping[str, Any], component: str | None, env: str | None) -> bool:

@@ -357,10 +357,4 @@ def _looks_like_lease_failure(text: str) -> bool:
 def remote_values(repo: Repo, remote: Remote, refs: Sequence[str]) -> dict[str, str]:
     """ONE ls-remote: {ref: object} for those of ``refs`` that exist on the remote."""
     want = set(refs)
-    text = repo.ls_remote(remote, [])
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        oid, _, ref = line.partition("\t")
-        if ref in want:
-            out[ref] = oid
-    return out
+    return {ref: obj for ref, (obj, _) in repo.ls_remote(remote, []).items() if ref in want}
