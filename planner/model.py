@@ -39,6 +39,8 @@ NAMESPACE_TO_TYPE: dict[str, str] = {ns: t for t, ns in TYPE_TO_NAMESPACE.items(
 # language cannot spell the rest.
 # The release ledger: one commit per apply, on the remote (planner.txn.ledger, docs/apply.md).
 LEDGER_REF = "refs/planner/ledger"
+# Copies of the journals of applies in flight, one ref per apply (planner.txn.remotejournal).
+JOURNAL_PREFIX = "refs/planner/journal/"
 
 NAME_PATTERN = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]|\.(?!\.|lock(?:/|$)|/|$))*"
 _NAME_RE = re.compile(rf"^{NAME_PATTERN}$")

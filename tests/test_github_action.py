@@ -5,13 +5,16 @@ against a real repository with a bare remote, Cloudflare KV and GitHub's REST AP
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cfkv_server import TOKEN, CFKVServer
-from tests.gh_harness import ANA, EXT, RTR, World, build_world
+from planner.txn.journal import CRASH_ENV
+from tests.cfkv_server import ACCOUNT, TOKEN, CFKVServer
+from tests.gh_harness import ANA, EXT, ROOT, RTR, World, build_world
 from tests.github_server import FORK_TOKEN, WORKFLOW_TOKEN, GitHubServer
 from tests.gitrepo import git
 
@@ -179,13 +182,43 @@ def test_a_sigkilled_apply_is_finished_by_the_next_run_and_nothing_is_applied_tw
     assert killed.steps[-1].returncode in (-9, 137), killed.log
     assert world.peeled(f"refs/tags/{EXT}/staging") == c["ext11"]  # the tags moved...
     assert world.kv_value("staging", "prompts/extraction@staging") == b"Extract v1\n"  # ...the KV not yet
-    job = world.run_apply(sha)  # a new runner: the journal of the killed one is gone
+    (copy,) = [r for r in world.refs() if r.startswith("refs/planner/journal/")]  # the journal outlives the runner
+    job = world.run_apply(sha)  # a new runner, a fresh checkout: it takes the journal over from the remote
     assert job.ok, job.log
+    assert f"taking over the journal of apply {copy.rsplit('/', 1)[1]}" in job.log
+    assert "/actions/runs/4201" in job.log  # ... left by the killed run, named in the log
     assert world.kv_value("staging", "prompts/extraction@staging") == b"Extract v1.1\n"
     assert world.kv_value("production", "agents/analyzer@production") == b"model: a\n"
     assert _moves(world) == [f"refs/tags/{EXT}/staging", f"refs/tags/{ANA}/production"]  # each tag moved once
-    assert [r["plan_source"] for r in world.ledger()] == ["plans/a.plan", "plans/a.plan", "plans/b.plan"]
-    assert world.ledger()[1]["refs"] == [] and world.ledger()[1]["kv"]  # the finishing record: KV only
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/a.plan", "plans/b.plan"]  # each applied once
+    assert not [r for r in world.refs() if r.startswith("refs/planner/journal/")]
+
+
+def test_a_journal_left_by_someone_else_stops_the_run_and_is_not_taken_over(world: World) -> None:
+    """An apply from a laptop may still be running: the reconcile does not take its journal over."""
+    _, sha = _merged(world, "a", "promote prompts/extraction v1.1.0 to staging")
+    laptop = world.checkout(sha)
+    env = {**world.env(laptop, "push", {}, sha, "refs/heads/main"), CRASH_ENV: "published"}
+    for name in ("GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL", "GITHUB_ACTOR"):
+        env.pop(name)
+    env.update(CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_ACCOUNT_ID=ACCOUNT, PYTHONPATH=str(ROOT))
+    planner = [sys.executable, "-m", "planner"]
+    crashed = subprocess.run(
+        [*planner, "apply", "plans/a.plan", "--auto-approve"], cwd=laptop, env=env, capture_output=True, text=True
+    )
+    assert crashed.returncode == -9, crashed.stderr
+    before = world.refs()
+    job = world.run_apply(sha)
+    assert not job.ok
+    assert "is in flight or was interrupted" in job.log and "planner recover" in job.log
+    assert "::error::" in job.log and "Traceback" not in job.log
+    assert world.refs() == before and world.ledger() == []  # nothing taken over, nothing applied
+    env.pop(CRASH_ENV)
+    rec = subprocess.run([*planner, "recover"], cwd=laptop, env=env, capture_output=True, text=True)
+    assert rec.returncode == 0, rec.stderr
+    job = world.run_apply(sha)
+    assert job.ok, job.log
+    assert [r["plan_source"] for r in world.ledger()] == ["plans/a.plan"]
 
 
 def test_a_fork_pull_request_without_secrets_is_checked_not_planned(world: World) -> None:

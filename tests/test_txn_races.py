@@ -45,10 +45,15 @@ def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TxnFixture]:
     yield from cloudflare_fixture(tmp_path, monkeypatch)
 
 
+# The hooks below hold only pushes that move tags (the commit point), not those of the journal's
+# copy (refs/planner/journal/*, planner.txn.remotejournal), which come before and after it.
+ONLY_COMMIT_PUSHES = 'if "refs/tags/" not in sys.stdin.read():\n    sys.exit(0)\n'
+
+
 def slow_remote(fx: TxnFixture, seconds: float) -> None:
-    """Every push to the bare remote waits ``seconds`` in pre-receive (after the advertisement)."""
+    """Every push of tags to the bare remote waits ``seconds`` in pre-receive (after the advertisement)."""
     hook = fx.repo.remote / "hooks" / "pre-receive"
-    hook.write_text(f"#!{sys.executable}\nimport sys, time\nsys.stdin.read()\ntime.sleep({seconds})\n")
+    hook.write_text(f"#!{sys.executable}\nimport sys, time\n{ONLY_COMMIT_PUSHES}time.sleep({seconds})\n")
     hook.chmod(0o755)
 
 
@@ -237,7 +242,7 @@ def test_a_push_that_lands_after_the_crash_is_waited_for(fx: TxnFixture) -> None
     marker = fx.work.parent / "push-started"
     hook = fx.repo.remote / "hooks" / "pre-receive"
     hook.write_text(
-        f"#!{sys.executable}\nimport pathlib, sys, time\nsys.stdin.read()\n"
+        f"#!{sys.executable}\nimport pathlib, sys, time\n{ONLY_COMMIT_PUSHES}"
         f"pathlib.Path({str(marker)!r}).touch()\ntime.sleep(3)\n"
     )
     hook.chmod(0o755)
@@ -301,7 +306,7 @@ def test_a_push_outliving_the_wait_is_killed_with_its_process_group(fx: TxnFixtu
     marker = fx.work.parent / "push-held"
     hook = fx.repo.remote / "hooks" / "pre-receive"
     hook.write_text(  # records its pid and group, then holds the push for 120 s
-        f"#!{sys.executable}\nimport os, pathlib, sys, time\nsys.stdin.read()\n"
+        f"#!{sys.executable}\nimport os, pathlib, sys, time\n{ONLY_COMMIT_PUSHES}"
         f"pathlib.Path({str(marker)!r}).write_text(f'{{os.getpid()}} {{os.getpgid(0)}}')\ntime.sleep(120)\n"
     )
     hook.chmod(0o755)

@@ -89,11 +89,15 @@ class TxnFixture:
     def ledger(self) -> str | None:
         return self.repo.remote_refs().get(LEDGER_REF)
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, work: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``planner ARGS`` in the fixture's checkout (or in ``work``, another clone)."""
         full_env = {**os.environ, **GIT_ENV, **(env or {})}
         full_env["PYTHONPATH"] = str(ROOT)
+        where = str(work or self.work)
         return subprocess.run(
-            [sys.executable, "-m", "planner", *args, "--repo", str(self.work), "--remote", self.remote_url],
+            [sys.executable, "-m", "planner", *args, "--repo", where, "--remote", self.remote_url],
             capture_output=True,
             text=True,
             env=full_env,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,12 +56,20 @@ def _progress() -> Iterator[Callable[[str], None]]:
         yield plain
 
 
-def _targets(repo: Path, plan: ComputedPlan) -> Mapping[str, Any]:
-    from planner.config import load_config
-    from planner.kv.bindings import open_stores
+def stores_of(repo: Path) -> Callable[[Sequence[str]], Mapping[str, Any]]:
+    """The KV targets of some environments, opened from the repository's config (none: no config read)."""
 
-    envs = sorted({k.namespace for k in plan.kv})
-    return open_stores(load_config(repo), envs) if envs else {}
+    def open_for(envs: Sequence[str]) -> Mapping[str, Any]:
+        from planner.config import load_config
+        from planner.kv.bindings import open_stores
+
+        return open_stores(load_config(repo), sorted(envs)) if envs else {}
+
+    return open_for
+
+
+def _targets(repo: Path, plan: ComputedPlan) -> Mapping[str, Any]:
+    return stores_of(repo)(sorted({k.namespace for k in plan.kv}))
 
 
 def _remote(repo: Path, remote: str | None) -> str:
@@ -274,18 +282,12 @@ def recover(
     ] = 60.0,  # = planner.txn.orphans.WAIT, not imported here: planner.txn loads the whole engine
 ) -> None:
     """Finish or undo an interrupted apply (from .planner/journal/)."""
-    from planner.config import load_config
-    from planner.kv.bindings import open_stores
-    from planner.txn.journal import Journal
     from planner.txn.recover import recover as do_recover
 
-    entries = Journal.open(repo).load()
-    envs: set[str] = set()
-    if entries and entries[0].get("point") == "begin":
-        envs = {k["namespace"] for p in entries[0]["intent"]["phases"] for k in p["kv"]}
-    targets = open_stores(load_config(repo), sorted(envs)) if envs else {}
     with _progress() as log:
-        result = do_recover(repo=repo, remote=_remote(repo, remote), targets=targets, progress=log, push_wait=push_wait)
+        result = do_recover(
+            repo=repo, remote=_remote(repo, remote), targets=stores_of(repo), progress=log, push_wait=push_wait
+        )
     print(result.message, file=sys.stderr)
 
 

@@ -11,11 +11,11 @@ A plan that is stale (the remote moved under it: it no longer compiles or its le
 blocked by a policy is reported and skipped; the others go on. Errors of the infrastructure (git,
 KV, network) stop the run without advancing: the next run retries that plan.
 
-An apply killed after its push landed leaves tags moved and KV keys possibly unwritten, and its
-journal died with the runner. The next run finds the plan next in line again (the cursor was not
-advanced), compiles it again and applies what is still missing (the KV keys: the tags are in
-place), recording it in the ledger as a second record without ref moves: nothing is moved twice.
-A journal left in this checkout (a self-hosted runner) is recovered with ``planner recover`` first.
+An apply killed mid-way (a cancelled or lost runner) leaves its journal's copy on the remote
+(planner.txn.remotejournal). The next run recovers it first, as ``planner recover`` would: what
+landed is finished, what did not is undone. The plan was not marked done (the cursor is advanced
+only after an apply returns), so it comes next again: compiled again, it finds everything in
+place (a no-op) or, if it was undone, applies it: nothing is applied twice.
 """
 
 from __future__ import annotations
@@ -104,22 +104,26 @@ def pending(repo: Repo, remote: Remote, head: str, cur: cursor.Cursor, since: st
     return [m for m in gitlog.merged_plans(repo, head, after) if not (m.commit == cur.main and m.path in done)]
 
 
-def recover_local(repo: Path, remote: str, log: Callable[[str], None]) -> None:
-    """A journal left in this checkout by an earlier run on the same machine: finish or undo it."""
-    from planner.config import load_config
-    from planner.kv.bindings import open_stores
-    from planner.txn.journal import Journal
+def recover_first(repo: Path, remote: str, log: Callable[[str], None]) -> None:
+    """An apply an earlier run left interrupted, in this checkout (a self-hosted runner) or, through
+    its journal's copy on the remote, on a runner that is gone: finish or undo it. Only copies a
+    workflow run of this repository left are taken over (the concurrency group says none is still
+    running); one from elsewhere (a laptop) may be live: the run stops and says so."""
+    from planner.cli.apply import stores_of
     from planner.txn.recover import recover
 
-    journal = Journal.open(repo)
-    if not journal.in_flight():
-        return
-    entries = journal.load()
-    envs: set[str] = set()
-    if entries and entries[0].get("point") == "begin":
-        envs = {k["namespace"] for p in entries[0]["intent"]["phases"] for k in p["kv"]}
-    targets = open_stores(load_config(repo), sorted(envs)) if envs else {}
-    log(recover(repo=repo, remote=remote, targets=targets, progress=log).message)
+    runs = ledger.ci_run_url()
+    prefix = runs.rsplit("/", 1)[0] + "/" if runs else None
+
+    def adopt(copy: Any) -> str | None:
+        url = copy.intent.get("ci_run_url") or ""
+        if prefix and url.startswith(prefix):
+            return None
+        return "it was not left by a workflow run of this repository; if it is not running, `planner recover` takes it over"
+
+    result = recover(repo=repo, remote=remote, targets=stores_of(repo), progress=log, adopt=adopt)
+    if result.outcome != "nothing":
+        log(result.message)
 
 
 def describe(exc: PlannerError) -> str:
@@ -170,7 +174,10 @@ def reconcile(
     repo: Path, remote: str, *, head: str = "HEAD", since: str | None = None, log: Callable[[str], None] | None = None
 ) -> Report:
     say = log or (lambda msg: print(f"planner: {msg}", file=sys.stderr, flush=True))
-    recover_local(repo, remote, say)
+    try:
+        recover_first(repo, remote, say)
+    except PlannerError as exc:  # nothing is applied on top of an apply in an unknown state
+        return Report(stopped=f"an earlier apply is not closed: {exc.message}")
     git, rem = Repo(repo), Remote(remote)  # the run's repository and remote, for its own git reads
     head_commit = git.text(["rev-parse", Opt("--verify"), f"{head}^{{commit}}"]).strip()
     cur = cursor.read(git, rem)
@@ -188,7 +195,7 @@ def reconcile(
         except PartialApplyError as exc:
             report.stopped = f"{m.path}: {exc.message}"
             try:
-                recover_local(repo, remote, say)
+                recover_first(repo, remote, say)
             except PlannerError as rexc:
                 report.stopped += f"\nrecover failed too: {rexc.message}"
             break

@@ -7,26 +7,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from planner.content import sha256_hex
 from planner.model import TagName
 from planner.state import read_remote_refs
-from planner.txn import versionkeys
+from planner.txn import remotejournal, versionkeys
 from planner.txn.commit import journal_push
-from planner.txn.context import Context
+from planner.txn.context import Context, by_namespace, store_for
 from planner.txn.kvwrites import restore_kv, write_kv
-from planner.txn.ledgerpush import last_per_phase
 from planner.txn.push import OnStart
 from planner.txn.undopush import move_back
-
-
-def commits_from_journal(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The last attempted push (``commit`` entry) of each phase, in order."""
-    return last_per_phase([e for e in entries if e["point"] == "commit"])
 
 
 def touched_keys(intent: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """KV keys this apply may have written: prepare keys of phases that reached ``prepare``, env
     keys of phases that reached ``project``. Only these are restored, so an undo never clobbers
-    keys another apply wrote while ours had not touched them (e.g. after a lost push race)."""
+    keys another apply wrote while ours had not touched them (e.g. after a lost push race).
+    A journal adopted from the remote does not know how far the lost machine got: every key
+    counts, and ``undo`` keeps only those that hold this apply's new value (``_written``)."""
+    if any(e["point"] == "adopt" for e in entries):
+        return [k for p in intent["phases"] for k in p["kv"]]
     prepared = {e["phase"] for e in entries if e["point"] == "prepare"}
     projected = {e["phase"] for e in entries if e["point"] == "project"}
     if any(e["point"] == "project" and e.get("recover") for e in entries):
@@ -46,11 +45,12 @@ def undo(
     (planner.txn.undopush), then KV restored. ``abandon_moved`` (recover): tags someone else moved
     since stay theirs, and so do the environment keys they address."""
     ctx.journal.write("compensate")
+    if ctx.journal.remote_oid is not None:  # so that another machine finishes the undo, not a roll-forward
+        remotejournal.republish(ctx, intent["apply_id"])
     back = move_back(
         ctx.repo,
         ctx.remote,
         intent,
-        commits_from_journal(entries),
         ctx.progress,
         abandon_moved=abandon_moved,
         on_start=OnStart(ctx.journal.current, lambda pid: journal_push(ctx, pid, None)),
@@ -58,13 +58,37 @@ def undo(
     ctx.pushes += back.pushes
     if back.pushes:
         ctx.journal.crash_point("undo-pushed")
-    items = [k for k in touched_keys(intent, entries) if not _addressed_by(k, back.abandoned)]
+    items = [k for k in touched_keys(intent, entries) if not addressed_by(k, back.abandoned)]
+    if ctx.journal.adopted():
+        items = _written(ctx, items)
+        items = [k for k in items if not addressed_by(k, not_back(intent, read_remote_refs(ctx.repo, ctx.remote)))]
     _restore_touched(ctx, intent, items)
     ctx.journal.write("compensated")
-    ctx.journal.finish(intent["apply_id"])
+    remotejournal.close(ctx, intent["apply_id"])
 
 
-def _addressed_by(item: Mapping[str, Any], refs: set[str]) -> bool:
+def _written(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The keys that hold this apply's new value now (one read per namespace): only those can be
+    ours to undo; a key holding anything else was never written by us or was written since."""
+    out: list[dict[str, Any]] = []
+    for ns, group in sorted(by_namespace(items).items()):
+        got = store_for(ctx, ns).get_many([i["key"] for i in group])
+        out += [i for i in group if i["key"] in got and sha256_hex(got[i["key"]].value) == i["new_sha256"]]
+    return out
+
+
+def not_back(intent: Mapping[str, Any], refs: Mapping[str, tuple[str, str]]) -> set[str]:
+    """The intent's tags that are not at their old value on the remote (``refs``): moved by
+    someone else since, so their environment keys are theirs too."""
+    out = set()
+    for p in intent["phases"]:
+        for t in p["tags"]:
+            if refs.get(t["ref"], (None, None))[0] != t["old"]:
+                out.add(t["ref"])
+    return out
+
+
+def addressed_by(item: Mapping[str, Any], refs: set[str]) -> bool:
     """Is ``item`` the environment key of one of ``refs``?"""
     for ref in refs:
         tag = TagName.try_parse(ref)

@@ -23,7 +23,7 @@ from planner.model import LEDGER_REF
 from planner.plan.changes import ComputedPlan, VerifyCheck
 from planner.policy import plan_marks
 from planner.state import read_remote_refs
-from planner.txn import ledger
+from planner.txn import ledger, remotejournal
 from planner.txn.commit import commit_phase
 from planner.txn.compensate import undo
 from planner.txn.context import AppliedTag, Context, Counter, CountingStore, Progress, Target
@@ -128,6 +128,12 @@ def apply_plan(
         apply_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
         log("reading remote state")
         remote_refs = read_remote_refs(git, rem)
+        others = remotejournal.copies_on(remote_refs)
+        if others:
+            log(
+                f"warning: {len(others)} other apply journal(s) on the remote ({', '.join(sorted(others))}): "
+                "in flight, or interrupted (`planner recover` finishes or undoes them)"
+            )
         if precheck is not None:
             precheck(remote_refs)  # e.g. the policies, against the same read the stale check uses
         current = read_current_kv(ctx, plan)
@@ -149,6 +155,7 @@ def apply_plan(
         intent = build_intent(ctx, plan, apply_id, tags, kvs, current, ledger_before)
         journal.write("begin", intent=intent)
         try:
+            remotejournal.publish(ctx, apply_id, None)  # from here on any machine can recover this apply
             commits = run_phases(ctx, intent, 0, ledger_before)
         except ConflictError as exc:
             # the rejected push changed nothing; earlier phases and prepared keys are undone
@@ -161,7 +168,7 @@ def apply_plan(
                 f"apply failed and was undone (everything is back as before): {cause.message}"
             ) from exc
         journal.write("done")
-        journal.finish(apply_id)
+        remotejournal.close(ctx, apply_id)
         log(f"applied: {len(tags)} tag(s), {len(kvs)} key(s); ledger {commits[-1][:12] if commits else '-'}")
         return ApplyResult(
             apply_id,

@@ -1,7 +1,8 @@
 """The apply journal under ``.planner/journal/``: one JSON line per step, fsynced BEFORE the step.
 
 ``current.jsonl`` exists only while an apply is in flight (or after a crash); on success or after
-recovery it is moved to ``done/<apply id>.jsonl``. Old KV values needed to undo are stored
+recovery it is moved to ``done/<apply id>.jsonl``. Its copy on the remote, for recovery from
+another machine, is planner.txn.remotejournal's. Old KV values needed to undo are stored
 in ``blobs/pack-NNNN.json`` ({sha256: base64}), one file fsynced before the entry that refers to them.
 
 Test-only crash hook: when ``PLANNER_CRASH_AT=<point>`` (or ``<point>:<n>`` for the n-th time the
@@ -30,6 +31,7 @@ EXTRA_CRASH_POINTS = ("pushed", "undo-pushed")
 # Every point the journal records, in protocol order (the crash tests iterate over these).
 POINTS = (
     "begin",  # intent and every old value recorded; nothing written yet
+    "published",  # its copy is on the remote (planner.txn.remotejournal): another machine can recover it
     "prepare",  # about to write version-addressed KV keys
     "commit",  # about to push (tag objects and ledger commit already written locally)
     "pushing",  # a git push (this pid = its process group) is running: recover waits for it
@@ -40,6 +42,7 @@ POINTS = (
     "compensate",  # a step failed after a commit: about to undo
     "compensated",  # undone: all old
     "done",  # finished: all new
+    "adopt",  # recover took this journal over from the remote's copy (the first entries are the copy's)
 )
 
 
@@ -62,6 +65,7 @@ class Journal:
     _counts: dict[str, int] = field(default_factory=dict)
     _pending: dict[str, bytes] = field(default_factory=dict)
     _loaded: dict[str, bytes] = field(default_factory=dict)
+    copy_oid: str | None = None  # the copy on the remote as recover read it (see remote_oid)
 
     @property
     def current(self) -> Path:
@@ -97,6 +101,40 @@ class Journal:
         self.entries = out
         return out
 
+    @property
+    def remote_oid(self) -> str | None:
+        """The commit of this journal's copy on the remote, if it has one (planner.txn.remotejournal)."""
+        if self.copy_oid is not None:
+            return self.copy_oid
+        for e in reversed(self.entries):
+            if e["point"] in ("published", "adopt"):
+                return str(e["oid"])
+        return None
+
+    def adopted(self) -> bool:
+        return any(e["point"] == "adopt" for e in self.entries)
+
+    def take_over(self, entries: list[dict[str, Any]], blobs: dict[str, bytes], oid: str) -> None:
+        """Start the local journal from a copy on the remote: its blobs, its entries, then ``adopt``."""
+        if self.current.exists():
+            raise JournalError("internal error: a journal is already in flight here")
+        self._pending.update(blobs)
+        self._flush_blobs()
+        lines = "".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n" for e in entries)
+        with open(self.current, "w", encoding="utf-8") as f:
+            f.write(lines)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(self.root)
+        self.entries = list(entries)
+        self.copy_oid = oid
+        self.write("adopt", oid=oid)
+
+    def all_blobs(self) -> dict[str, bytes]:
+        """Every old value kept so far (written and pending)."""
+        self._read_packs()
+        return {**self._loaded, **self._pending}
+
     def save_blob(self, value: bytes) -> str:
         """Keep ``value`` for the next entry; it is written with it (one file, one fsync)."""
         digest = hashlib.sha256(value).hexdigest()
@@ -120,11 +158,15 @@ class Journal:
         self._loaded.update(self._pending)
         self._pending.clear()
 
-    def read_blob(self, digest: str) -> bytes:
-        if digest not in self._loaded and self.blobs.exists():
+    def _read_packs(self) -> None:
+        if self.blobs.exists():
             for pack in sorted(self.blobs.glob("pack-*.json")):
                 data = json.loads(pack.read_text(encoding="utf-8"))
                 self._loaded.update({d: base64.b64decode(v) for d, v in data.items()})
+
+    def read_blob(self, digest: str) -> bytes:
+        if digest not in self._loaded:
+            self._read_packs()
         try:
             return self._loaded[digest]
         except KeyError:

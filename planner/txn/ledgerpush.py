@@ -59,12 +59,3 @@ def push_with_ledger(
 
 def _old(tags: Sequence[RefUpdate], ref: str) -> str | None:
     return next(t.old for t in tags if t.ref == ref)
-
-
-def last_per_phase(commits: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The journal's ``commit`` entries, only the last attempt of each phase (retries rebuilt the
-    ledger commit; the tag objects are the same), in phase order."""
-    out: dict[int, dict[str, Any]] = {}
-    for c in commits:
-        out[c["phase"]] = dict(c)
-    return [out[p] for p in sorted(out)]

@@ -1,4 +1,5 @@
-"""``planner recover``: finish or undo an interrupted apply, from its journal.
+"""``planner recover``: finish or undo an interrupted apply, from its journal: this checkout's,
+or else the copy an apply on another machine left on the remote (planner.txn.remotejournal).
 
 Rule: a push is atomic, so each attempted commit either landed or did not; the ledger says
 which (``planner.txn.ledgerview``: our records in the remote chain, whatever others appended
@@ -13,24 +14,26 @@ the end is all-new or all-old for this apply, and the journal is closed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from planner.gitio import Remote, Repo
 from planner.kv.base import KVStore
-from planner.txn import ledgerview, orphans
-from planner.txn.compensate import undo
+from planner.state import read_remote_refs
+from planner.txn import ledgerview, orphans, remotejournal
+from planner.txn.compensate import addressed_by, undo
 from planner.txn.context import Context, Counter, CountingStore, Progress, Target
 from planner.txn.engine import run_verifies
-from planner.txn.errors import ApplyFailedError
+from planner.txn.errors import ApplyFailedError, PartialApplyError
 from planner.txn.journal import Journal, JournalError
 from planner.txn.kvwrites import read_back, write_kv
 from planner.txn.lock import checkout_lock
 from planner.txn.verify import VerifyError
 
-Outcome = Literal["nothing", "finished", "undone"]
+Outcome = Literal["nothing", "finished", "undone", "elsewhere"]
+Targets = Mapping[str, Target] | Callable[[Sequence[str]], Mapping[str, Target]]
 
 
 @dataclass(frozen=True)
@@ -44,67 +47,117 @@ def recover(
     *,
     repo: Path | str,
     remote: str,
-    targets: Mapping[str, Target],
+    targets: Targets,
     progress: Progress | None = None,
     push_wait: float = orphans.WAIT,
+    adopt: Callable[[remotejournal.RemoteCopy], str | None] | None = None,
 ) -> RecoverResult:
-    """Finish or undo the interrupted apply; ``push_wait``: seconds a push it left running may
-    still take before its process group is killed (``planner recover --push-wait``)."""
+    """Finish or undo the interrupted apply of this checkout, or else every one whose journal's
+    copy is on the remote (planner.txn.remotejournal). ``targets``: the KV targets, or a function
+    of the namespaces the journal names that opens them. ``push_wait``: seconds a push it left
+    running may still take before its process group is killed (``planner recover --push-wait``).
+    ``adopt(copy)``: a reason to refuse taking that copy over (None: take it), e.g. the GitHub
+    reconcile takes over only what its own workflow runs left."""
     git, rem = Repo(Path(repo)), Remote(remote)  # the command's repository and remote, for every stage
     log = progress or (lambda _m: None)
     journal = Journal.open(git.root)
-    counter = Counter()
-    stores: dict[str, KVStore] = {ns: CountingStore(t.store, counter) for ns, t in targets.items()}
-    ctx = Context(git, rem, stores, journal, log, counter)
+
+    def context(intent: Mapping[str, Any]) -> Context:
+        counter = Counter()
+        names = sorted({k["namespace"] for p in intent["phases"] for k in p["kv"]})
+        found = targets(names) if callable(targets) else targets
+        stores: dict[str, KVStore] = {ns: CountingStore(t.store, counter) for ns, t in found.items()}
+        return Context(git, rem, stores, journal, log, counter)
+
     with checkout_lock(journal.root):
         entries = journal.load()
-        if not entries:
-            if journal.in_flight():  # crashed while writing the first line: nothing was written
-                journal.current.unlink()
+        if entries:
+            if entries[0]["point"] != "begin":
+                raise JournalError("the journal does not start with 'begin'; refusing to guess")
+            intent = entries[0]["intent"]
+            mine = remotejournal.copies_on(read_remote_refs(git, rem)).get(intent["apply_id"])
+            if mine is None and journal.remote_oid is not None:
+                journal.finish(intent["apply_id"])  # its copy is gone: another machine closed it
+                return RecoverResult(
+                    "elsewhere",
+                    intent["apply_id"],
+                    f"apply {intent['apply_id']} was recovered from another machine (its journal's copy is gone "
+                    "from the remote): the local journal is closed, nothing was changed",
+                )
+            journal.copy_oid = mine  # ours, also when the crash came before `published` was journaled
+            return _recover_one(context(intent), intent, entries, push_wait)
+        if journal.in_flight():  # crashed while writing the first line: nothing was written
+            journal.current.unlink()
+        found = remotejournal.copies_on(read_remote_refs(git, rem))
+        results: list[RecoverResult] = []
+        for copy in remotejournal.read_copies(git, rem, found):
+            ctx = context(copy.intent)
+            if (journal.root / "done" / f"{copy.apply_id}.jsonl").exists():  # closed here, its copy left behind
+                remotejournal.retire(ctx, copy.apply_id, copy.oid)
+                results.append(RecoverResult("finished", copy.apply_id, f"apply {copy.apply_id} had been closed"))
+                continue
+            refusal = adopt(copy) if adopt is not None else None
+            if refusal:
+                raise PartialApplyError(f"{copy.describe()} is in flight or was interrupted: {refusal}")
+            log(f"recover: taking over the journal of {copy.describe()} from the remote")
+            journal.take_over(copy.entries, copy.blobs, copy.oid)
+            results.append(_recover_one(ctx, copy.intent, journal.entries, push_wait))
+        if not results:
             return RecoverResult("nothing", None, "no interrupted apply: nothing to recover")
-        if entries[0]["point"] != "begin":
-            raise JournalError("the journal does not start with 'begin'; refusing to guess")
-        intent = entries[0]["intent"]
-        # A push the crashed apply started may still land: let it end (or stop it) first.
-        orphans.settle([e for e in entries if e["point"] == "pushing"], log, push_wait)
-        apply_id: str = intent["apply_id"]
-        points = [e["point"] for e in entries]
-        last_phase = len(intent["phases"]) - 1
-        if points[-1] == "done":
-            journal.finish(apply_id)
-            return RecoverResult("finished", apply_id, f"apply {apply_id} had finished; journal closed")
-        if "compensate" in points:
-            log(f"apply {apply_id} was being undone: finishing the undo")
-            undo(ctx, intent, entries, abandon_moved=True)
-            return RecoverResult("undone", apply_id, f"apply {apply_id} undone: everything is back as before")
-        # what landed is read from the ledger: our tag objects may equal another apply's
-        on_remote = ledgerview.read_view(git, rem, intent["ledger_before"]).phases_of(apply_id)
-        final_landed = _last_committing(intent) in on_remote
-        if final_landed:
-            log(f"apply {apply_id} committed before it stopped: finishing it")
-            journal.write("project", phase=last_phase, recover=True)
-            project = [k for p in intent["phases"] for k in p["kv"] if k["phase"] == "project"]
-            write_kv(ctx, project)
-            read_back(ctx, project)
-            journal.write("projected", phase=last_phase, recover=True)
-            # The crash may have come before or during these checks: GETs, safe to run again.
-            verifies = [v for p in intent["phases"][_last_committing(intent) :] for v in p["verifies"]]
-            if verifies:
-                journal.write("verify", phase=last_phase, recover=True)
-                try:
-                    run_verifies(ctx, verifies)
-                except VerifyError as exc:
-                    log(f"{exc.message}: undoing apply {apply_id}")
-                    undo(ctx, intent, journal.load(), abandon_moved=True)
-                    raise ApplyFailedError(
-                        f"apply {apply_id} was undone by recover (everything is back as before): {exc.message}"
-                    ) from exc
-            journal.write("done", recover=True)
-            journal.finish(apply_id)
-            return RecoverResult("finished", apply_id, f"apply {apply_id} finished: everything is in its new state")
-        log(f"apply {apply_id} had not committed: undoing what it wrote")
+        last = results[-1]
+        return RecoverResult(last.outcome, last.apply_id, "\n".join(r.message for r in results))
+
+
+def _recover_one(
+    ctx: Context, intent: Mapping[str, Any], entries: list[dict[str, Any]], push_wait: float
+) -> RecoverResult:
+    git, rem, journal, log = ctx.repo, ctx.remote, ctx.journal, ctx.progress
+    # A push the crashed apply started may still land: let it end (or stop it) first.
+    orphans.settle([e for e in entries if e["point"] == "pushing"], log, push_wait)
+    apply_id: str = intent["apply_id"]
+    points = [e["point"] for e in entries]
+    last_phase = len(intent["phases"]) - 1
+    if points[-1] == "done":
+        remotejournal.close(ctx, apply_id)
+        return RecoverResult("finished", apply_id, f"apply {apply_id} had finished; journal closed")
+    if "compensate" in points:
+        log(f"apply {apply_id} was being undone: finishing the undo")
         undo(ctx, intent, entries, abandon_moved=True)
         return RecoverResult("undone", apply_id, f"apply {apply_id} undone: everything is back as before")
+    # what landed is read from the ledger: our tag objects may equal another apply's
+    view = ledgerview.read_view(git, rem, intent["ledger_before"])
+    final_landed = _last_committing(intent) in view.phases_of(apply_id)
+    if final_landed:
+        log(f"apply {apply_id} committed before it stopped: finishing it")
+        journal.write("project", phase=last_phase, recover=True)
+        project = [k for p in intent["phases"] for k in p["kv"] if k["phase"] == "project"]
+        # A tag of ours moved again since (recover ran late): its environment key follows that move, not us.
+        ours = {m["ref"]: m["after"] for r in view.records if r.get("apply_id") == apply_id for m in r["refs"]}
+        moved = {ref for ref, after in ours.items() if view.refs.get(ref, (None, None))[0] != after}
+        if moved:
+            log(f"recover: {len(moved)} tag(s) were moved again since; their environment keys are left as they are")
+            project = [k for k in project if not addressed_by(k, moved)]
+        write_kv(ctx, project)
+        read_back(ctx, project)
+        journal.write("projected", phase=last_phase, recover=True)
+        # The crash may have come before or during these checks: GETs, safe to run again.
+        verifies = [v for p in intent["phases"][_last_committing(intent) :] for v in p["verifies"]]
+        if verifies:
+            journal.write("verify", phase=last_phase, recover=True)
+            try:
+                run_verifies(ctx, verifies)
+            except VerifyError as exc:
+                log(f"{exc.message}: undoing apply {apply_id}")
+                undo(ctx, intent, journal.load(), abandon_moved=True)
+                raise ApplyFailedError(
+                    f"apply {apply_id} was undone by recover (everything is back as before): {exc.message}"
+                ) from exc
+        journal.write("done", recover=True)
+        remotejournal.close(ctx, apply_id)
+        return RecoverResult("finished", apply_id, f"apply {apply_id} finished: everything is in its new state")
+    log(f"apply {apply_id} had not committed: undoing what it wrote")
+    undo(ctx, intent, entries, abandon_moved=True)
+    return RecoverResult("undone", apply_id, f"apply {apply_id} undone: everything is back as before")
 
 
 def _last_committing(intent: Mapping[str, Any]) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,28 +35,22 @@ def move_back(
     repo: Repo,
     remote: Remote,
     intent: Mapping[str, Any],
-    commits: Sequence[Mapping[str, Any]],
     progress: Callable[[str], None],
     *,
     abandon_moved: bool,
     on_start: OnStart | None = None,
 ) -> MovedBack:
-    """ONE atomic push per attempt; ``commits`` are the journal's last ``commit`` entry per phase."""
+    """ONE atomic push per attempt. The refs to move back are those the ledger records for this
+    apply, so no journal entry after ``begin`` is needed (a journal adopted from the remote has none)."""
     apply_id = intent["apply_id"]
-    old_by_ref = {t["ref"]: t["old"] for p in intent["phases"] for t in p["tags"]}
     out = MovedBack()
     for attempt in range(RETRIES + 1):
         view = ledgerview.read_view(repo, remote, intent["ledger_before"])
         mine = view.phases_of(apply_id)
         if not mine:
             return out  # none of our pushes is on the remote: nothing to move back
-        updates = [
-            RefUpdate(ref, oid, old_by_ref[ref])
-            for c in commits
-            if c["phase"] in mine
-            for ref, oid in c["tags"].items()
-            if ref not in out.abandoned
-        ]
+        landed = {m["ref"]: m for r in view.records if r.get("apply_id") == apply_id for m in r["refs"]}
+        updates = [RefUpdate(ref, m["after"], m["before"]) for ref, m in landed.items() if ref not in out.abandoned]
         updates.append(RefUpdate(LEDGER_REF, view.tip, ledgerview.without(repo, view, apply_id)))
         progress(f"compensate: moving {len(updates) - 1} tag(s) back in one atomic push")
         out.pushes += 1
