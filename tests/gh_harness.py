@@ -9,6 +9,10 @@ SHA; it is emulated by the interpreter running the tests (its ``python-path`` ou
 step really runs (a venv, pip install of this checkout, wheels only), once per test session; later
 jobs replay its GITHUB_PATH line (as a warm tool cache would), which keeps the suite fast.
 
+``run_workflow_job`` executes one job of a workflow the same way (checkout, ``run:`` steps,
+``uses: ./`` or a named action resolved to this repository's action.yml). ``World.run_pr`` and
+``World.run_apply`` run the jobs of examples/github/*.yml as written.
+
 ``World``: a bare remote (origin, as on GitHub), a developer clone that opens and merges pull
 requests, a fresh clone per job (actions/checkout with fetch-depth 0), Cloudflare KV
 (tests/cfkv_server.py) and GitHub's REST API (tests/github_server.py) on loopback.
@@ -25,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +60,8 @@ class JobResult:
     steps: list[StepResult]
     outputs: dict[str, dict[str, str]]  # step id -> outputs
     summary: str
+    action_outputs: dict[str, str] = field(default_factory=dict)  # the action's own ``outputs:``
+    path: list[str] = field(default_factory=list)  # GITHUB_PATH lines: later steps of the job see them
 
     @property
     def ok(self) -> bool:
@@ -88,7 +95,12 @@ def parse_output_file(text: str) -> dict[str, str]:
 def _eval(text: str, ctx: dict[str, Any]) -> str:
     def one(m: re.Match[str]) -> str:
         cur: Any = ctx
-        for part in m.group(1).split("."):
+        path = m.group(1).split(".")
+        for n, part in enumerate(path):
+            if n == 3 and path[0] == "steps" and path[2] == "outputs" and part not in cur:
+                return ""  # an output the step did not write is empty, as on GitHub
+            if n == 1 and path[0] == "secrets" and part not in cur:
+                return ""  # a secret that is not set (e.g. on a fork's pull request) is empty
             if not isinstance(cur, dict) or part not in cur:
                 raise AssertionError(f"the runner cannot evaluate ${{{{ {m.group(1)} }}}}")
             cur = cur[part]
@@ -112,22 +124,7 @@ def action_checkout(runner_temp: Path) -> Path:
     test workers and leave build/ behind)."""
     dest = runner_temp / "_actions" / "release-planner"
     if not (dest / "action.yml").exists():
-        files = (
-            subprocess.run(
-                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                cwd=ROOT,
-                capture_output=True,
-                check=True,
-            )
-            .stdout.decode()
-            .split("\0")
-        )
-        tmp = Path(tempfile.mkdtemp(dir=runner_temp))
-        for name in filter(None, files):
-            src = ROOT / name
-            if src.is_file():
-                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, tmp / name)
+        tmp = copy_tracked(Path(tempfile.mkdtemp(dir=runner_temp)))
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, dest)
     return dest / "action.yml"
@@ -205,7 +202,102 @@ def run_action(workspace: Path, inputs: dict[str, str], env: dict[str, str], *, 
             ctx["steps"][sid] = {"outputs": outs}
         if proc.returncode != 0:
             break
-    return JobResult(results, outputs, summary.read_text(encoding="utf-8"))
+    declared = {name: _eval(str(spec.get("value", "")), ctx) for name, spec in (doc.get("outputs") or {}).items()}
+    return JobResult(results, outputs, summary.read_text(encoding="utf-8"), declared, extra_path)
+
+
+def copy_tracked(dest: Path) -> Path:
+    """This repository's tracked (and untracked, not ignored) files, copied to ``dest``: what
+    ``actions/checkout`` gives a workflow of this repository."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, files.split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run_workflow_job(
+    workflow: Path,
+    job: str,
+    workspace: Path,
+    env: dict[str, str],
+    *,
+    checkout: Callable[[Path], None] | None = None,
+    actions: dict[str, Path] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> JobResult:
+    """One job of a workflow, its steps in order as the runner runs them: ``actions/checkout@SHA``
+    (``checkout(workspace)``; by default this repository's files), ``run:`` steps (``bash -e``,
+    the default shell, with the step's ``env``), and actions: ``uses: ./`` (the checkout's
+    action.yml) or a name in ``actions`` (e.g. ``OWNER/release-planner@v1`` -> this repository's
+    action.yml), run through run_action; their declared outputs become the step's, and their inner
+    steps' outputs are kept under their own ids too (for assertions). Expressions:
+    ``runner.temp``, ``secrets.NAME`` (unset: empty, as on a fork), ``github.token``,
+    ``steps.ID.outputs.NAME``. GITHUB_PATH lines carry over to the later steps, as on GitHub."""
+    doc = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    temp = Path(env["RUNNER_TEMP"])
+    token = env.get("GITHUB_TOKEN_FOR_JOB", "")
+    ctx: dict[str, Any] = {
+        "runner": {"temp": str(temp)},
+        "steps": {},
+        "secrets": dict(secrets or {}),
+        "github": {"token": token},
+    }
+    known = {"./": workspace / "action.yml", **(actions or {})}
+    results: list[StepResult] = []
+    outputs: dict[str, dict[str, str]] = {}
+    summary, extra_path = "", []
+    for n, step in enumerate(doc["jobs"][job]["steps"]):
+        sid, uses = step.get("id"), step.get("uses")
+        name = str(step.get("name") or uses or f"step {n}")
+        step_env = {k: _eval(str(v), ctx) for k, v in (step.get("env") or {}).items()}
+        full_env = {**env, **step_env, "PATH": os.pathsep.join([*reversed(extra_path), env["PATH"]])}
+        if uses is not None and uses.startswith("actions/checkout@"):
+            assert re.fullmatch(r"actions/checkout@[0-9a-f]{40}", uses), f"{uses}: not pinned by a full commit SHA"
+            (checkout or copy_tracked)(workspace)
+            results.append(StepResult(sid, name, 0, "", ""))
+            continue
+        if uses is not None:
+            assert uses in known, f"the harness runs checkout, run: steps and {sorted(known)}, not {uses}"
+            inputs = {k: _eval(str(v), ctx) for k, v in (step.get("with") or {}).items()}
+            inner = run_action(workspace, inputs, full_env, action=known[uses])
+            results += inner.steps
+            summary += inner.summary
+            extra_path += inner.path
+            outputs.update(inner.outputs)
+            outs = inner.action_outputs
+        else:
+            script = temp / f"{job}-step-{n}.sh"
+            script.write_text(_eval(step["run"], ctx), encoding="utf-8")
+            out_file = temp / f"{job}-output-{n}"
+            out_file.write_text("")
+            proc = subprocess.run(
+                ["bash", "-e", str(script)],
+                cwd=workspace,
+                env={
+                    **{k: v for k, v in full_env.items() if k != "GITHUB_TOKEN_FOR_JOB"},
+                    "GITHUB_OUTPUT": str(out_file),
+                },
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            results.append(StepResult(sid, name, proc.returncode, proc.stdout, proc.stderr))
+            outs = parse_output_file(out_file.read_text(encoding="utf-8"))
+        if sid:
+            outputs[sid] = outs
+            ctx["steps"][sid] = {"outputs": outs}
+        if results[-1].returncode != 0:
+            break
+    return JobResult(results, outputs, summary, {}, extra_path)
 
 
 # ---- the world ------------------------------------------------------------------------------
@@ -298,15 +390,27 @@ class World:
         self.gh.state.pulls[number] = {"merge_commit_sha": sha}
         return sha
 
-    def checkout(self, sha: str) -> Path:
-        """A fresh runner checkout (actions/checkout, fetch-depth 0) at ``sha``."""
+    def new_job(self) -> Path:
+        """The workspace of a new job (not there yet: its checkout step makes it)."""
         self.jobs += 1
         job = self.root / f"job-{self.jobs}"
         job.mkdir()
-        work = job / "work"
-        git(job, "clone", "-q", str(self.origin.remote), str(work))
-        git(work, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
-        git(work, "checkout", "-q", "--detach", sha)
+        return job / "work"
+
+    def clone_at(self, sha: str) -> Callable[[Path], None]:
+        """actions/checkout with fetch-depth 0 at ``sha``: a fresh clone of the remote."""
+
+        def clone(work: Path) -> None:
+            git(work.parent, "clone", "-q", str(self.origin.remote), str(work))
+            git(work, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*")
+            git(work, "checkout", "-q", "--detach", sha)
+
+        return clone
+
+    def checkout(self, sha: str) -> Path:
+        """A fresh runner checkout at ``sha`` (outside a workflow: e.g. a developer's clone)."""
+        work = self.new_job()
+        self.clone_at(sha)(work)
         return work
 
     def env(self, work: Path, event_name: str, event: dict[str, Any], sha: str, ref: str) -> dict[str, str]:
@@ -353,26 +457,47 @@ class World:
     def run_pr(
         self, number: int, base: str, head: str, *, fork: bool = False, token: str = WORKFLOW_TOKEN
     ) -> JobResult:
-        work = self.checkout(head)
+        """The job ``plan`` of examples/github/release-plan-pr.yml, as written (a fork gets no secrets)."""
+        work = self.new_job()
         env = self.env(
             work, "pull_request", self.pr_event(number, base, head, fork=fork), head, f"refs/pull/{number}/merge"
         )
         env["GITHUB_TOKEN_FOR_JOB"] = token
-        inputs = {"command": "pr"} if fork else {"command": "pr", "kv-api-token": TOKEN, "kv-account-id": ACCOUNT}
-        return run_action(work, inputs, env, action=action_checkout(self.runner_temp()))
+        secrets = {} if fork else {"CLOUDFLARE_KV_READ_TOKEN": TOKEN, "CLOUDFLARE_ACCOUNT_ID": ACCOUNT}
+        return self._run_example("release-plan-pr.yml", "plan", work, env, head, secrets)
 
     def run_apply(
         self, sha: str | None = None, extra_env: dict[str, str] | None = None, inputs: dict[str, str] | None = None
     ) -> JobResult:
+        """The job ``apply`` of examples/github/release-apply.yml, as written; with ``inputs``, the
+        action alone with those inputs (those the example does not set, e.g. ``since``)."""
         sha = sha or self.main()
-        work = self.checkout(sha)
+        work = self.new_job()
         ev = webhook("push", None)
         ev.update(ref="refs/heads/main", after=sha)
         env = self.env(work, "push", ev, sha, "refs/heads/main")
         env["GITHUB_TOKEN_FOR_JOB"] = WORKFLOW_TOKEN
         env.update(extra_env or {})
-        given = {"command": "apply", "kv-api-token": TOKEN, "kv-account-id": ACCOUNT, **(inputs or {})}
-        return run_action(work, given, env, action=action_checkout(self.runner_temp()))
+        if inputs:
+            self.clone_at(sha)(work)
+            given = {"command": "apply", "kv-api-token": TOKEN, "kv-account-id": ACCOUNT, **inputs}
+            return run_action(work, given, env, action=action_checkout(self.runner_temp()))
+        secrets = {"CLOUDFLARE_KV_WRITE_TOKEN": TOKEN, "CLOUDFLARE_ACCOUNT_ID": ACCOUNT}
+        return self._run_example("release-apply.yml", "apply", work, env, sha, secrets)
+
+    def _run_example(
+        self, name: str, job: str, work: Path, env: dict[str, str], sha: str, secrets: dict[str, str]
+    ) -> JobResult:
+        action = action_checkout(self.runner_temp())
+        return run_workflow_job(
+            ROOT / "examples/github" / name,
+            job,
+            work,
+            env,
+            checkout=self.clone_at(sha),
+            actions={"OWNER/release-planner@v1": action},
+            secrets=secrets,
+        )
 
     # ---- what the tests assert on -----------------------------------------------------------
 

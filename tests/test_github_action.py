@@ -5,16 +5,18 @@ against a real repository with a bare remote, Cloudflare KV and GitHub's REST AP
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from planner.txn.journal import CRASH_ENV
 from tests.cfkv_server import ACCOUNT, TOKEN, CFKVServer
-from tests.gh_harness import ANA, EXT, ROOT, RTR, World, build_world
+from tests.gh_harness import ANA, EXT, ROOT, RTR, World, build_world, run_workflow_job, webhook
 from tests.github_server import FORK_TOKEN, WORKFLOW_TOKEN, GitHubServer
 from tests.gitrepo import git
 
@@ -331,3 +333,54 @@ def test_plans_too_large_for_one_comment_are_shortened_and_still_all_applied(wor
     assert [world.peeled(f"refs/tags/{EXT}/v1.{n}.0") for n in (3, 4, 5)] == [head_content] * 3
     assert world.peeled(f"refs/tags/{EXT}/staging") == head_content  # the last merged plan's move
     assert world.kv_value("staging", "prompts/extraction@staging") == big.encode()
+
+
+def test_this_repositorys_own_workflow_runs_the_action_from_its_checkout(tmp_path: Path) -> None:
+    """.github/workflows/action.yml, job by job as GitHub runs it: checkout, the fixture, `uses: ./`
+    (this checkout's action.yml: install, planner github apply), the check of the outcome."""
+    workflow = ROOT / ".github/workflows/action.yml"
+    steps = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"]["apply"]["steps"]
+    assert [s.get("uses") for s in steps].count("./") == 1
+    workspace, temp = tmp_path / "workspace", tmp_path / "runner-temp"
+    workspace.mkdir()
+    temp.mkdir()
+    event = tmp_path / "event.json"
+    sha = git(ROOT, "rev-parse", "HEAD")
+    event.write_text(json.dumps({**webhook("push", None), "ref": "refs/heads/main", "after": sha}))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_SHA": sha,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REPOSITORY": "OWNER/release-planner",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_API_URL": "http://127.0.0.1:9",  # nothing listens: the apply needs no GitHub API when all goes well
+        "GITHUB_RUN_ID": "77",
+        "GITHUB_WORKSPACE": str(workspace),
+        "RUNNER_TEMP": str(temp),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    job = run_workflow_job(workflow, "apply", workspace, env)
+    assert job.ok, job.log
+    names = [s.name for s in job.steps]
+    assert names[-1] == "The merged plan is applied, once, tags and KV alike"
+    assert "planner github apply" in names  # the action's own step ran, from this checkout
+    assert json.loads(job.outputs["planner"]["applied"]) == ["plans/promote.plan"]
+
+
+def test_the_action_workflows_check_fails_when_nothing_was_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.action_fixture import check, make
+
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    make(tmp_path / "release")
+    problems = check(tmp_path / "release", "[]")
+    assert any("output applied" in p for p in problems)
+    assert "staging is not at v1.1.0 on the remote" in problems
+    assert any("the ledger holds" in p for p in problems)
+    assert any(p.startswith("KV prompts/extraction@staging holds b''") for p in problems)
