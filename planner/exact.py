@@ -102,7 +102,7 @@ def pin_env_versions(state: RepoState, repo: Repo, remote: Remote) -> list[str]:
             named = [v for v in candidates.values() if v._text == text]
             version = named[0] if named else None
         if version is None:
-            shown = ", ".join(sorted((v._text for v in candidates.values()), key=lambda t: Version.parse(t)._sort_key))
+            shown = ", ".join(v._text for v in sorted(candidates.values(), key=lambda v: v._sort_key))
             problems.append(
                 f"{ref}: versions {shown} share its commit {commit[:12]} and neither its tag object nor the "
                 f"ledger says which one it names; showing the highest ({highest})"

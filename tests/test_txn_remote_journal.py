@@ -219,3 +219,25 @@ def test_a_copy_that_is_not_a_journal_is_refused_and_odd_names_are_ignored(tmp_p
     assert refused.returncode == 1
     assert "is not a journal this planner can read" in refused.stderr and "Traceback" not in refused.stderr
     assert fx.snapshot()["kv"] == before["kv"]
+
+
+def test_a_copy_still_being_pushed_when_apply_died_is_waited_for_then_removed(tmp_path: Path) -> None:
+    """Killed while the copy's push is held on a slow remote: recover waits for that push before
+    it reads the remote, so the copy that lands is seen as this apply's and removed with it."""
+    fx = build(tmp_path)
+    hook = fx.repo.remote / "hooks" / "pre-receive"
+    hook.write_text(
+        f"#!{sys.executable}\nimport sys, time\n"
+        "if any(u.startswith('0' * 40) and 'refs/planner/journal/' in u for u in sys.stdin):\n"
+        "    time.sleep(2)  # only the copy's creation\n"
+    )
+    hook.chmod(0o755)
+    before = fx.snapshot()
+    path = write_plan_json(fx, fx.plan(RELEASE))
+    crashed = fx.cli("apply", "--plan", str(path), env={CRASH_ENV: "pushing"})  # the first push: the copy's
+    assert crashed.returncode == -signal.SIGKILL
+    assert journal_copies(fx) == []  # still held by the hook
+    rec = fx.cli("recover")
+    assert rec.returncode == 0, rec.stderr
+    assert journal_copies(fx) == []
+    assert fx.snapshot() == before

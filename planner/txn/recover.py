@@ -75,6 +75,8 @@ def recover(
             if entries[0]["point"] != "begin":
                 raise JournalError("the journal does not start with 'begin'; refusing to guess")
             intent = entries[0]["intent"]
+            # A push the crashed apply started (its copy's, too) may still land: let it end (or stop it) first.
+            orphans.settle([e for e in entries if e["point"] == "pushing"], log, push_wait)
             mine = remotejournal.copies_on(read_remote_refs(git, rem)).get(intent["apply_id"])
             if mine is None and journal.remote_oid is not None:
                 journal.finish(intent["apply_id"])  # its copy is gone: another machine closed it
@@ -85,7 +87,7 @@ def recover(
                     "from the remote): the local journal is closed, nothing was changed",
                 )
             journal.copy_oid = mine  # ours, also when the crash came before `published` was journaled
-            return _recover_one(context(intent), intent, entries, push_wait)
+            return _recover_one(context(intent), intent, entries)
         if journal.in_flight():  # crashed while writing the first line: nothing was written
             journal.current.unlink()
         found = remotejournal.copies_on(read_remote_refs(git, rem))
@@ -101,19 +103,15 @@ def recover(
                 raise PartialApplyError(f"{copy.describe()} is in flight or was interrupted: {refusal}")
             log(f"recover: taking over the journal of {copy.describe()} from the remote")
             journal.take_over(copy.entries, copy.blobs, copy.oid)
-            results.append(_recover_one(ctx, copy.intent, journal.entries, push_wait))
+            results.append(_recover_one(ctx, copy.intent, journal.entries))
         if not results:
             return RecoverResult("nothing", None, "no interrupted apply: nothing to recover")
         last = results[-1]
         return RecoverResult(last.outcome, last.apply_id, "\n".join(r.message for r in results))
 
 
-def _recover_one(
-    ctx: Context, intent: Mapping[str, Any], entries: list[dict[str, Any]], push_wait: float
-) -> RecoverResult:
+def _recover_one(ctx: Context, intent: Mapping[str, Any], entries: list[dict[str, Any]]) -> RecoverResult:
     git, rem, journal, log = ctx.repo, ctx.remote, ctx.journal, ctx.progress
-    # A push the crashed apply started may still land: let it end (or stop it) first.
-    orphans.settle([e for e in entries if e["point"] == "pushing"], log, push_wait)
     apply_id: str = intent["apply_id"]
     points = [e["point"] for e in entries]
     last_phase = len(intent["phases"]) - 1

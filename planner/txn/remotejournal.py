@@ -133,7 +133,14 @@ def read_copies(repo: Repo, remote: Remote, found: Mapping[str, str]) -> list[Re
         return []
     try:
         repo.run(
-            ["fetch", Opt("--no-tags"), Opt("--quiet"), remote.spec, f"+{JOURNAL_PREFIX}*:{LOCAL_PREFIX}*"],
+            [
+                "fetch",
+                Opt("--no-tags"),
+                Opt("--quiet"),
+                Opt("--prune"),
+                remote.spec,
+                f"+{JOURNAL_PREFIX}*:{LOCAL_PREFIX}*",
+            ],
         )
     except GitError as exc:
         raise repo.remote_failure(remote, exc) from None
