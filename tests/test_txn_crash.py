@@ -59,6 +59,18 @@ def journal_copies(fx: TxnFixture) -> list[str]:
     return [r for r in fx.repo.remote_refs() if r.startswith("refs/planner/journal/")]
 
 
+def killed_apply(fx: TxnFixture, base: str, point: str, ok: bool) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Save the gated plan, then run `apply --plan` SIGKILLed at ``point``: (plan.json, state before,
+    state the plan leads to)."""
+    plan = fx.plan(gated(base, "ok" if ok else "bad"))
+    path = write_plan_json(fx, plan)
+    old = state(fx)
+    new = expected_new(fx, old, plan, phases=2)
+    crashed = fx.cli("apply", "--plan", str(path), env={CRASH_ENV: point})
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    return path, old, new
+
+
 # (crash point, plan verifies ok?, expected end: "old" | "new")
 CASES = [
     ("begin", True, "old"),
@@ -99,12 +111,7 @@ def test_every_crash_point_is_covered() -> None:
 def test_crash_then_recover_is_all_old_or_all_new(tmp_path: Path, point: str, ok: bool, end: str) -> None:
     fx = build(tmp_path)
     with check_server() as (base, _hits):
-        plan = fx.plan(gated(base, "ok" if ok else "bad"))
-        path = write_plan_json(fx, plan)
-        old = state(fx)
-        new = expected_new(fx, old, plan, phases=2)
-        crashed = fx.cli("apply", "--plan", str(path), env={CRASH_ENV: point})
-        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        path, old, new = killed_apply(fx, base, point, ok)
         assert (fx.work / ".planner/journal/current.jsonl").exists()
         if point == "commit":  # once: a new apply refuses while the journal is open
             refused = fx.cli("apply", "--plan", str(path))

@@ -21,7 +21,7 @@ from planner.txn.journal import CRASH_ENV, Journal
 from tests.cfkv_server import TOKEN
 from tests.gitrepo import git
 from tests.http_check_server import check_server
-from tests.test_txn_crash import CASES, expected_new, gated, journal_copies, state
+from tests.test_txn_crash import CASES, journal_copies, killed_apply, state
 from tests.txn_fixture import EXT, RELEASE, TxnFixture, build, clone_checkout, cloudflare_fixture, write_plan_json
 
 
@@ -74,12 +74,7 @@ _EITHER = {"pushing", "pushing:2", "pushing:3"}
 @pytest.mark.parametrize(("point", "ok", "end"), CASES, ids=[f"{c[0]}{'' if c[1] else '-failing'}" for c in CASES])
 def test_an_apply_killed_on_one_machine_is_recovered_on_another(fx: TxnFixture, point: str, ok: bool, end: str) -> None:
     with check_server() as (base, _hits):
-        plan = fx.plan(gated(base, "ok" if ok else "bad"))
-        path = write_plan_json(fx, plan)
-        old = state(fx)
-        new = expected_new(fx, old, plan, phases=2)
-        crashed = fx.cli("apply", "--plan", str(path), env={CRASH_ENV: point})
-        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        _path, old, new = killed_apply(fx, base, point, ok)
         published = bool(journal_copies(fx))
         machine_gone(fx)
         other = clone_checkout(fx, "runner-2")
