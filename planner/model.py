@@ -41,6 +41,7 @@ NAMESPACE_TO_TYPE: dict[str, str] = {ns: t for t, ns in TYPE_TO_NAMESPACE.items(
 LEDGER_REF = "refs/planner/ledger"
 # Copies of the journals of applies in flight, one ref per apply (planner.txn.remotejournal).
 JOURNAL_PREFIX = "refs/planner/journal/"
+APPLY_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")  # planner.txn.engine.apply_plan's ids; no other is ours
 
 NAME_PATTERN = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]|\.(?!\.|lock(?:/|$)|/|$))*"
 _NAME_RE = re.compile(rf"^{NAME_PATTERN}$")

@@ -16,6 +16,7 @@ from planner.gitio import SNAPSHOT_PATTERNS, GitError, Remote, Repo, collect, st
 from planner.gitremote import parse_ls_remote
 from planner.model import (
     _MAX_NAME,
+    APPLY_ID,
     JOURNAL_PREFIX,
     LEDGER_REF,
     NAME_PATTERN,
@@ -215,7 +216,8 @@ def _assemble(remote: Remote, rows: list[_Row], local_refs: Mapping[str, str] | 
             ledger = commit
             continue
         elif not ref.startswith("refs/tags/"):
-            if ref.startswith(JOURNAL_PREFIX):  # planner.txn.remotejournal: an apply not closed
+            if ref.startswith(JOURNAL_PREFIX) and APPLY_ID.match(ref.removeprefix(JOURNAL_PREFIX)):
+                # planner.txn.remotejournal: an apply not closed (other names there are not ours)
                 problems.append(
                     f"apply {ref.removeprefix(JOURNAL_PREFIX)} is in flight or was interrupted (its journal is on "
                     f"the remote, {ref}): if it is not running, `planner recover` finishes or undoes it"

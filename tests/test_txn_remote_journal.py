@@ -236,3 +236,33 @@ def test_a_copy_still_being_pushed_when_apply_died_is_waited_for_then_removed(tm
     assert rec.returncode == 0, rec.stderr
     assert journal_copies(fx) == []
     assert fx.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "intent_change",
+    [{"phases": None}, {"phases": [{"tags": [], "kv": [{"namespace": 5}], "verifies": []}]}, {"ledger_before": 7}],
+    ids=["no-phases", "a-key-of-the-wrong-type", "ledger-before-not-a-string"],
+)
+def test_a_copy_of_the_wrong_shape_is_refused_before_anything_is_written(
+    tmp_path: Path, intent_change: dict[str, object]
+) -> None:
+    fx = build(tmp_path)
+    apply_id = "20261203T000000Z-deadbeef"
+    intent = {"apply_id": apply_id, "ledger_before": None, "phases": [], **intent_change}
+    record = {"format": 1, "entries": [{"point": "begin", "intent": intent}, ["not an entry"]][:1], "blobs": {}}
+    blob = git(fx.work, "hash-object", "-w", "--stdin", input=json.dumps(record).encode())
+    tree = git(fx.work, "mktree", input=f"100644 blob {blob}\tjournal.json\n".encode())
+    git(
+        fx.work,
+        "push",
+        "-q",
+        "origin",
+        f"{git(fx.work, 'commit-tree', tree, '-m', 'x')}:refs/planner/journal/{apply_id}",
+    )
+    before = fx.snapshot()
+    for _ in range(2):  # and again: nothing was left behind that would block this checkout
+        refused = fx.cli("recover")
+        assert refused.returncode == 1, refused.stderr
+        assert "is not a journal this planner can read" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (fx.work / ".planner/journal/current.jsonl").exists()
+    assert fx.snapshot() == before

@@ -132,7 +132,7 @@ def apply_plan(
         if others:
             log(
                 f"warning: {len(others)} other apply journal(s) on the remote ({', '.join(sorted(others))}): "
-                "in flight, or interrupted (`planner recover` finishes or undoes them)"
+                "in flight, or interrupted (if they are not running, `planner recover` finishes or undoes them)"
             )
         if precheck is not None:
             precheck(remote_refs)  # e.g. the policies, against the same read the stale check uses

@@ -115,20 +115,25 @@ class Journal:
         return any(e["point"] == "adopt" for e in self.entries)
 
     def take_over(self, entries: list[dict[str, Any]], blobs: dict[str, bytes], oid: str) -> None:
-        """Start the local journal from a copy on the remote: its blobs, its entries, then ``adopt``."""
+        """Start the local journal from a copy on the remote: its blobs, its entries and ``adopt``,
+        in ONE file put in place at once, so a crash leaves either no journal or the whole one
+        (a journal without its ``adopt`` would be taken for this machine's own, which it is not)."""
         if self.current.exists():
             raise JournalError("internal error: a journal is already in flight here")
         self._pending.update(blobs)
         self._flush_blobs()
-        lines = "".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n" for e in entries)
-        with open(self.current, "w", encoding="utf-8") as f:
+        adopt = {"point": "adopt", "oid": oid}
+        lines = "".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n" for e in [*entries, adopt])
+        tmp = self.current.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(lines)
             f.flush()
             os.fsync(f.fileno())
+        os.replace(tmp, self.current)
         _fsync_dir(self.root)
-        self.entries = list(entries)
+        self.entries = [*entries, adopt]
         self.copy_oid = oid
-        self.write("adopt", oid=oid)
+        self.crash_point("adopt")
 
     def all_blobs(self) -> dict[str, bytes]:
         """Every old value kept so far (written and pending)."""

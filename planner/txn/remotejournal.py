@@ -22,23 +22,24 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from planner.errors import PlannerError
 from planner.gitio import GitError, Opt, Remote, Repo
-from planner.model import JOURNAL_PREFIX
+from planner.model import APPLY_ID, JOURNAL_PREFIX
 from planner.txn import ledger
 from planner.txn.commit import journal_push
 from planner.txn.context import Context
+from planner.txn.errors import ConflictError
+from planner.txn.journal import POINTS
 from planner.txn.push import OnStart, RefUpdate, atomic_push
 
 FILE = "journal.json"
 LOCAL_PREFIX = "refs/planner/remote-journal/"  # local copies of the remote's, for reading
-_APPLY_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")  # engine.apply_plan's ids; anything else is not ours
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def copies_on(remote_refs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     out = {}
     for ref, (oid, _peeled) in remote_refs.items():
         apply_id = ref.removeprefix(JOURNAL_PREFIX)
-        if ref.startswith(JOURNAL_PREFIX) and _APPLY_ID.match(apply_id):
+        if ref.startswith(JOURNAL_PREFIX) and APPLY_ID.match(apply_id):
             out[apply_id] = oid
     return out
 
@@ -109,14 +110,25 @@ def republish(ctx: Context, apply_id: str) -> None:
 
 def retire(ctx: Context, apply_id: str, oid: str) -> None:
     """Remove the copy (lease: it still is ``oid``). A failure is only reported: the apply itself
-    is closed, and a copy left behind is closed by the next ``planner recover``."""
-    try:
-        atomic_push(ctx.repo, ctx.remote, [RefUpdate(ref_of(apply_id), oid, None)])
-    except PlannerError as exc:
-        ctx.progress(
-            f"warning: the journal's copy on the remote ({ref_of(apply_id)}) could not be removed: "
-            f"{exc.message.splitlines()[0]}; `planner recover` removes it"
-        )
+    is closed, and a copy left behind is closed by the next ``planner recover``. A copy left
+    behind is costly (a recover elsewhere finishes the apply again, verify checks included), so
+    a failing network gets three tries; a failed lease is final."""
+    failure: PlannerError | None = None
+    for attempt in range(3):
+        try:
+            atomic_push(ctx.repo, ctx.remote, [RefUpdate(ref_of(apply_id), oid, None)])
+            return
+        except ConflictError as exc:
+            failure = exc
+            break
+        except PlannerError as exc:
+            failure = exc
+            time.sleep(0.5 * (attempt + 1))
+    assert failure is not None
+    ctx.progress(
+        f"warning: the journal's copy on the remote ({ref_of(apply_id)}) could not be removed: "
+        f"{failure.message.splitlines()[0]}; `planner recover` removes it"
+    )
 
 
 def close(ctx: Context, apply_id: str) -> None:
@@ -144,20 +156,71 @@ def read_copies(repo: Repo, remote: Remote, found: Mapping[str, str]) -> list[Re
         )
     except GitError as exc:
         raise repo.remote_failure(remote, exc) from None
+    # What was fetched, not what ls-remote saw: a copy may have been closed or updated since.
+    fetched = {
+        ref.removeprefix(LOCAL_PREFIX): oid
+        for oid, _, ref in (
+            line.partition(" ")
+            for line in repo.text(["for-each-ref", Opt("--format=%(objectname) %(refname)"), LOCAL_PREFIX]).splitlines()
+        )
+    }
     out = []
     for apply_id in sorted(found):
-        oid = found[apply_id]
+        oid = fetched.get(apply_id)
+        if oid is None:
+            continue  # closed since ls-remote: nothing to take over
         text = repo.run(["cat-file", "blob", f"{oid}:{FILE}"], check=False).stdout
         try:
             data = json.loads(text)
             entries = list(data["entries"])
-            blobs = {d: base64.b64decode(v) for d, v in data["blobs"].items()}
-            if entries[0]["point"] != "begin" or entries[0]["intent"]["apply_id"] != apply_id:
-                raise ValueError("does not start with this apply's begin entry")
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            blobs = {d: base64.b64decode(v, validate=True) for d, v in data["blobs"].items()}
+            check_shape(entries, blobs, apply_id)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise PlannerError(
                 f"{ref_of(apply_id)} on the remote is not a journal this planner can read ({exc}); "
                 "nothing was changed: inspect it with `git fetch` and remove it by hand if it is not one"
             ) from None
         out.append(RemoteCopy(ref_of(apply_id), oid, entries, blobs, str(data.get("host", "?"))))
     return out
+
+
+def _need(value: Any, kinds: type | tuple[type, ...], what: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, kinds):  # no field of a journal is a bool
+        raise ValueError(f"{what} is missing or of the wrong type")
+    return value
+
+
+def check_shape(entries: list[Any], blobs: Mapping[str, bytes], apply_id: str) -> None:
+    """Everything recover reads from a copy has the type it expects, before anything is written
+    locally (ValueError otherwise): a copy comes from the remote, so it may be anything."""
+    for e in entries:
+        if not isinstance(e, dict) or e.get("point") not in POINTS or not isinstance(e.get("phase", 0), int | None):
+            raise ValueError("an entry is not a journal entry")
+    if not entries or entries[0]["point"] != "begin":
+        raise ValueError("it does not start with a begin entry")
+    intent = _need(entries[0].get("intent"), dict, "the intent")
+    if intent.get("apply_id") != apply_id:
+        raise ValueError("its begin entry is another apply's")
+    _need(intent.get("ledger_before"), (str, type(None)), "ledger_before")
+    _need(intent.get("marks", []), list, "marks")
+    for p in _need(intent.get("phases"), list, "phases"):
+        _need(p, dict, "a phase")
+        for t in _need(p.get("tags"), list, "a phase's tags"):
+            for name in ("ref", "new_commit", "message"):
+                _need(t.get(name), str, f"a tag's {name}")
+            _need(t.get("old"), (str, type(None)), "a tag's old value")
+        for k in _need(p.get("kv"), list, "a phase's keys"):
+            for name in ("namespace", "key", "blob", "new_sha256", "component", "slot"):
+                _need(k.get(name), str, f"a key's {name}")
+            _need(k.get("level"), int, "a key's level")
+            _need(k.get("metadata"), dict, "a key's metadata")
+            if k.get("phase") not in ("prepare", "project"):
+                raise ValueError("a key's phase is neither prepare nor project")
+            old = _need(k.get("old"), (dict, type(None)), "a key's old value")
+            if old is not None and (old.get("blob") not in blobs or not isinstance(old.get("metadata"), dict)):
+                raise ValueError("a key's old value is not in the copy")
+        for v in _need(p.get("verifies"), list, "a phase's checks"):
+            for name in ("step_id", "env", "url"):
+                _need(v.get(name), str, f"a check's {name}")
+            _need(v.get("expect"), int, "a check's status")
+            _need(v.get("within"), (int, float, type(None)), "a check's time limit")
