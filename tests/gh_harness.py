@@ -180,16 +180,9 @@ def run_action(workspace: Path, inputs: dict[str, str], env: dict[str, str], *, 
             results.append(StepResult(sid, name, 0, "(installed earlier in this session)\n", ""))
             continue
         before = path_file.read_text().splitlines()
-        script_file = files / f"step-{n}.sh"
-        script_file.write_text(script, encoding="utf-8")
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)],
-            cwd=workspace,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+        # `shell: bash`, as GitHub runs it
+        proc = _run_script(
+            files / f"step-{n}.sh", script, ["bash", "--noprofile", "--norc", "-eo", "pipefail"], workspace, full_env
         )
         results.append(StepResult(sid, name, proc.returncode, proc.stdout, proc.stderr))
         added = path_file.read_text().splitlines()[len(before) :]
@@ -204,6 +197,16 @@ def run_action(workspace: Path, inputs: dict[str, str], env: dict[str, str], *, 
             break
     declared = {name: _eval(str(spec.get("value", "")), ctx) for name, spec in (doc.get("outputs") or {}).items()}
     return JobResult(results, outputs, summary.read_text(encoding="utf-8"), declared, extra_path)
+
+
+def _run_script(
+    path: Path, text: str, shell: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """A ``run:`` step: its script written to ``path`` and run by ``shell`` (output captured)."""
+    path.write_text(text, encoding="utf-8")
+    return subprocess.run(
+        [*shell, str(path)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def copy_tracked(dest: Path) -> Path:
@@ -274,21 +277,15 @@ def run_workflow_job(
             outputs.update(inner.outputs)
             outs = inner.action_outputs
         else:
-            script = temp / f"{job}-step-{n}.sh"
-            script.write_text(_eval(step["run"], ctx), encoding="utf-8")
             out_file = temp / f"{job}-output-{n}"
             out_file.write_text("")
-            proc = subprocess.run(
-                ["bash", "-e", str(script)],
-                cwd=workspace,
-                env={
-                    **{k: v for k, v in full_env.items() if k != "GITHUB_TOKEN_FOR_JOB"},
-                    "GITHUB_OUTPUT": str(out_file),
-                },
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
+            step_env = {
+                **{k: v for k, v in full_env.items() if k != "GITHUB_TOKEN_FOR_JOB"},
+                "GITHUB_OUTPUT": str(out_file),
+            }
+            # no `shell:`: GitHub's default, bash -e
+            proc = _run_script(
+                temp / f"{job}-step-{n}.sh", _eval(step["run"], ctx), ["bash", "-e"], workspace, step_env
             )
             results.append(StepResult(sid, name, proc.returncode, proc.stdout, proc.stderr))
             outs = parse_output_file(out_file.read_text(encoding="utf-8"))

@@ -111,11 +111,12 @@ def recover_first(repo: Path, remote: str, log: Callable[[str], None]) -> None:
     running); one from elsewhere (a laptop) may be live: the run stops and says so."""
     from planner.cli.apply import stores_of
     from planner.txn.recover import recover
+    from planner.txn.remotejournal import RemoteCopy
 
     runs = ledger.ci_run_url()
     prefix = runs.rsplit("/", 1)[0] + "/" if runs else None
 
-    def adopt(copy: Any) -> str | None:
+    def adopt(copy: RemoteCopy) -> str | None:
         url = copy.intent.get("ci_run_url") or ""
         if prefix and url.startswith(prefix):
             return None

@@ -30,6 +30,10 @@ class LedgerView:
         """0-based phases of ``apply_id`` on the remote."""
         return {int(r["phase"]) - 1 for r in self.records if r.get("apply_id") == apply_id}
 
+    def moves_of(self, apply_id: str) -> dict[str, dict[str, Any]]:
+        """``{ref: its record ({"before", "after", ...})}`` for every ref ``apply_id`` moved, as landed."""
+        return {m["ref"]: m for r in self.records if r.get("apply_id") == apply_id for m in r["refs"]}
+
 
 def read_view(repo: Repo, remote: Remote, ledger_before: str | None) -> LedgerView:
     refs = read_remote_refs(repo, remote)

@@ -130,8 +130,8 @@ def _recover_one(ctx: Context, intent: Mapping[str, Any], entries: list[dict[str
         journal.write("project", phase=last_phase, recover=True)
         project = [k for p in intent["phases"] for k in p["kv"] if k["phase"] == "project"]
         # A tag of ours moved again since (recover ran late): its environment key follows that move, not us.
-        ours = {m["ref"]: m["after"] for r in view.records if r.get("apply_id") == apply_id for m in r["refs"]}
-        moved = {ref for ref, after in ours.items() if view.refs.get(ref, (None, None))[0] != after}
+        ours = view.moves_of(apply_id)
+        moved = {ref for ref, m in ours.items() if view.refs.get(ref, (None, None))[0] != m["after"]}
         if moved:
             log(f"recover: {len(moved)} tag(s) were moved again since; their environment keys are left as they are")
             project = [k for k in project if not addressed_by(k, moved)]

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from planner.blobs import read_objects
 from planner.errors import PlannerError
 from planner.gitio import GitError, Opt, Remote, Repo
 from planner.model import APPLY_ID, JOURNAL_PREFIX
@@ -164,14 +165,14 @@ def read_copies(repo: Repo, remote: Remote, found: Mapping[str, str]) -> list[Re
             for line in repo.text(["for-each-ref", Opt("--format=%(objectname) %(refname)"), LOCAL_PREFIX]).splitlines()
         )
     }
+    ids = [a for a in sorted(found) if a in fetched]  # one not fetched was closed since ls-remote
+    files = read_objects(repo, [f"{fetched[a]}:{FILE}" for a in ids])  # one git process for all
     out = []
-    for apply_id in sorted(found):
-        oid = fetched.get(apply_id)
-        if oid is None:
-            continue  # closed since ls-remote: nothing to take over
-        text = repo.run(["cat-file", "blob", f"{oid}:{FILE}"], check=False).stdout
+    for apply_id in ids:
+        oid = fetched[apply_id]
+        obj = files.get(f"{oid}:{FILE}")
         try:
-            data = json.loads(text)
+            data = json.loads(obj.data if obj is not None else b"")
             entries = list(data["entries"])
             blobs = {d: base64.b64decode(v, validate=True) for d, v in data["blobs"].items()}
             check_shape(entries, blobs, apply_id)

@@ -49,7 +49,7 @@ def move_back(
         mine = view.phases_of(apply_id)
         if not mine:
             return out  # none of our pushes is on the remote: nothing to move back
-        landed = {m["ref"]: m for r in view.records if r.get("apply_id") == apply_id for m in r["refs"]}
+        landed = view.moves_of(apply_id)
         updates = [RefUpdate(ref, m["after"], m["before"]) for ref, m in landed.items() if ref not in out.abandoned]
         updates.append(RefUpdate(LEDGER_REF, view.tip, ledgerview.without(repo, view, apply_id)))
         progress(f"compensate: moving {len(updates) - 1} tag(s) back in one atomic push")
