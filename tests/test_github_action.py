@@ -335,27 +335,31 @@ def test_plans_too_large_for_one_comment_are_shortened_and_still_all_applied(wor
     assert world.kv_value("staging", "prompts/extraction@staging") == big.encode()
 
 
-def test_this_repositorys_own_workflow_runs_the_action_from_its_checkout(tmp_path: Path) -> None:
-    """.github/workflows/action.yml, job by job as GitHub runs it: checkout, the fixture, `uses: ./`
-    (this checkout's action.yml: install, planner github apply), the check of the outcome."""
+@pytest.mark.parametrize("event_name", ["push", "pull_request"])
+def test_this_repositorys_own_workflow_runs_the_action_from_its_checkout(tmp_path: Path, event_name: str) -> None:
+    """.github/workflows/action.yml, job by job as GitHub runs it on each of its triggers: checkout,
+    the fixture, `uses: ./` (this checkout's action.yml: install, planner github apply), the check."""
     workflow = ROOT / ".github/workflows/action.yml"
-    steps = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"]["apply"]["steps"]
+    doc = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    assert set(doc.get("on", doc.get(True))) == {"push", "pull_request"}  # `on:` is True in YAML 1.1
+    steps = doc["jobs"]["apply"]["steps"]
     assert [s.get("uses") for s in steps].count("./") == 1
     workspace, temp = tmp_path / "workspace", tmp_path / "runner-temp"
     workspace.mkdir()
     temp.mkdir()
     event = tmp_path / "event.json"
     sha = git(ROOT, "rev-parse", "HEAD")
-    event.write_text(json.dumps({**webhook("push", None), "ref": "refs/heads/main", "after": sha}))
+    payload = webhook("push", None) if event_name == "push" else webhook("pull_request", "opened")
+    event.write_text(json.dumps({**payload, "ref": "refs/heads/main", "after": sha}))
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "GITHUB_ACTIONS": "true",
         "CI": "true",
-        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_EVENT_NAME": event_name,
         "GITHUB_EVENT_PATH": str(event),
         "GITHUB_SHA": sha,
-        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF": "refs/heads/main" if event_name == "push" else "refs/pull/1/merge",
         "GITHUB_REPOSITORY": "OWNER/release-planner",
         "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_API_URL": "http://127.0.0.1:9",  # nothing listens: the apply needs no GitHub API when all goes well
