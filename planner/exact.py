@@ -32,10 +32,11 @@ _Ambiguous = tuple["ComponentState", int, dict[str, Version]]
 def _ambiguous(state: RepoState) -> list[_Ambiguous]:
     out: list[_Ambiguous] = []
     for cs in state.components.values():
-        if not cs.env_rows or len(cs.version_rows) < 2:
-            continue
+        rows = cs.version_rows
+        if not cs.env_rows or len(rows) < 2 or len({commit for _, _, commit in rows}) == len(rows):
+            continue  # the usual case: each version at its own commit names itself
         by_commit: dict[str, dict[str, Version]] = {}
-        for v, obj, commit in cs.version_rows:
+        for v, obj, commit in rows:  # semver ascending, so each dict's versions are too
             by_commit.setdefault(commit, {})[obj] = v
         for i, (_, _, commit, _) in enumerate(cs.env_rows):
             candidates = by_commit.get(commit)
@@ -45,11 +46,13 @@ def _ambiguous(state: RepoState) -> list[_Ambiguous]:
 
 
 def _target_of(data: bytes) -> tuple[str, str] | None:
-    """A tag object's ``object`` and ``type`` header lines."""
-    lines = data.split(b"\n", 2)
-    if len(lines) < 2 or not lines[0].startswith(b"object ") or not lines[1].startswith(b"type "):
+    """A tag object's ``object`` and ``type`` header lines (found in place: the message is not copied)."""
+    eol = data.find(b"\n")
+    if not data.startswith(b"object ") or not data.startswith(b"type ", eol + 1):
         return None
-    return lines[0][7:].decode("ascii", "replace"), lines[1][5:].decode("ascii", "replace")
+    end = data.find(b"\n", eol + 6)
+    kind = data[eol + 6 : end if end >= 0 else len(data)]
+    return data[7:eol].decode("ascii", "replace"), kind.decode("ascii", "replace")
 
 
 def _ledger_versions(repo: Repo, remote: Remote, head: str | None) -> dict[tuple[str, str], str]:
@@ -71,6 +74,10 @@ def _ledger_versions(repo: Repo, remote: Remote, head: str | None) -> dict[tuple
     return out
 
 
+def _ref(cs: ComponentState, env: str) -> str:
+    return f"refs/tags/{cs.prefix}/{cs.ref}/{env}"
+
+
 def pin_env_versions(state: RepoState, repo: Repo, remote: Remote) -> list[str]:
     """Give each ambiguous env tag the version it names; return problems for those left to the
     highest-version rule. Mutates the snapshot's rows (before anyone has read them)."""
@@ -89,7 +96,6 @@ def pin_env_versions(state: RepoState, repo: Repo, remote: Remote) -> list[str]:
     problems: list[str] = []
     for cs, i, candidates in todo:
         env, obj, commit, highest = cs.env_rows[i]
-        ref = f"refs/tags/{cs.prefix}/{cs.ref}/{env}"
         found = objs.get(obj)
         target = _target_of(found.data) if found is not None and found.kind == "tag" else None
         version: Version | None = None
@@ -98,14 +104,13 @@ def pin_env_versions(state: RepoState, repo: Repo, remote: Remote) -> list[str]:
         elif obj == commit or target is not None:  # straight at the commit: the planner's way
             if ledger is None:
                 ledger = _ledger_versions(repo, remote, state.ledger)
-            text = ledger.get((ref, obj))
-            named = [v for v in candidates.values() if v._text == text]
-            version = named[0] if named else None
+            text = ledger.get((_ref(cs, env), obj)) if ledger else None
+            version = next((v for v in candidates.values() if v._text == text), None)
         if version is None:
-            shown = ", ".join(v._text for v in sorted(candidates.values(), key=lambda v: v._sort_key))
+            shown = ", ".join(v._text for v in candidates.values())
             problems.append(
-                f"{ref}: versions {shown} share its commit {commit[:12]} and neither its tag object nor the "
-                f"ledger says which one it names; showing the highest ({highest})"
+                f"{_ref(cs, env)}: versions {shown} share its commit {commit[:12]} and neither its tag object "
+                f"nor the ledger says which one it names; showing the highest ({highest})"
             )
             continue
         cs.env_rows[i] = (env, obj, commit, version)

@@ -131,17 +131,35 @@ def dump_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, separators=(",", ":"), check_circular=False) + "\n"
 
 
+SHOWN_PER_KIND = 20  # warning lines per kind on stderr; the JSON document lists every one
+
+
 def state_warnings(doc: dict[str, Any]) -> list[str]:
-    """Divergences, ignored refs and problems as ``warning:`` lines (for stderr, never for JSON stdout)."""
-    out = []
+    """Divergences, ignored refs and problems as ``warning:`` lines (for stderr, never for JSON stdout).
+
+    At most ``SHOWN_PER_KIND`` of each kind, then one line counting the rest: 4,000 alike lines
+    (a registry whose env tags all share commits with several versions) would bury the others."""
+    divergences = []
     for d in doc["divergences"]:
         if d["remote"] is None:
-            msg = f"{d['ref']}: exists locally ({d['local'][:12]}) but not on the remote"
+            divergences.append(f"{d['ref']}: exists locally ({d['local'][:12]}) but not on the remote")
         else:
-            msg = f"{d['ref']}: local tag is stale ({d['local'][:12]}), the remote has {d['remote'][:12]}"
-        out.append(f"warning: {msg}")
-    out.extend(f"warning: ignored remote ref with an invalid tag name: {ref!r}" for ref in doc["ignored_refs"])
-    out.extend(f"warning: {p}" for p in doc["problems"])
+            divergences.append(f"{d['ref']}: local tag is stale ({d['local'][:12]}), the remote has {d['remote'][:12]}")
+    ignored = [f"ignored remote ref with an invalid tag name: {ref!r}" for ref in doc["ignored_refs"]]
+    return [
+        *_capped(divergences, "local tags that differ from the remote", "divergences"),
+        *_capped(ignored, "ignored remote refs", "ignored_refs"),
+        *_capped(doc["problems"], "problems", "problems"),
+    ]
+
+
+def _capped(messages: list[str], what: str, field: str) -> list[str]:
+    out = [f"warning: {m}" for m in messages[:SHOWN_PER_KIND]]
+    if len(messages) > SHOWN_PER_KIND:
+        out.append(
+            f"warning: ... and {len(messages) - SHOWN_PER_KIND} more {what} "
+            f"(`planner status --format json` lists them all under {field!r})"
+        )
     return out
 
 
@@ -185,6 +203,15 @@ def status_document(
     remote: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Read config, registry and the remote snapshot; return the status document and warnings."""
+    from planner.state import collector_paused
+
+    with collector_paused():  # the document is as acyclic as the snapshot it is built from
+        return _status_document(repo, component=component, env=env, remote=remote)
+
+
+def _status_document(
+    repo: Path, *, component: str | None, env: str | None, remote: str | None
+) -> tuple[dict[str, Any], list[str]]:
     from planner.config import load_config
     from planner.model import validate_env
     from planner.registry import load_registry

@@ -88,3 +88,27 @@ def test_promoting_the_other_version_at_the_same_commit_is_a_move(tmp_path: Path
     out = fx.cli("status", "--format", "json")
     (comp,) = [c for c in json.loads(out.stdout)["components"] if c["component"] == "prompts/extraction"]
     assert comp["envs"]["staging"]["version"] == "v1.1.0-rc.1"
+
+
+def test_many_alike_problems_are_counted_on_stderr_and_listed_in_json(tmp_path: Path) -> None:
+    """25 env tags written by hand at a commit two versions share: 25 problems in the JSON document,
+    but stderr shows the first 20 and one line counting the rest (not a wall of alike lines)."""
+    from planner.status import SHOWN_PER_KIND
+
+    fx: TxnFixture = build(tmp_path)
+    commit = fx.commits["ext11"]
+    names = [f"components/prompts/many{i:02d}" for i in range(SHOWN_PER_KIND + 5)]
+    for name in names:
+        for slot in ("v1.0.0", "v1.0.1"):
+            git(fx.work, "tag", "-a", "-m", f"{slot}", f"{name}/{slot}", commit)
+        git(fx.work, "tag", "-a", "-m", "by hand", f"{name}/production", commit)
+    git(fx.work, "push", "-q", str(fx.repo.remote), *[f"refs/tags/{n}/*:refs/tags/{n}/*" for n in names])
+    out = fx.cli("status", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    problems = [p for p in json.loads(out.stdout)["problems"] if "share its commit" in p]
+    assert sorted(p.split(":")[0] for p in problems) == [f"refs/tags/{n}/production" for n in names]
+    lines = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert sum("share its commit" in line for line in lines) == SHOWN_PER_KIND
+    assert "warning: ... and 5 more problems (`planner status --format json` lists them all under 'problems')" in lines
+    text = fx.cli("status")
+    assert text.returncode == 0 and text.stderr == out.stderr  # the table's stderr is the same

@@ -173,3 +173,49 @@ def test_git_daemon_nested_envs(edgit_repo: EdgitRepo) -> None:
     cs = state.components[EXTRACTION]
     assert cs.envs["production"].tag.commit == c1 and cs.envs["staging"].version == Version.parse("v1.10.0")
     assert state.divergences == ()
+
+
+# --- the collector is paused while a snapshot is built, and only then ---------------------------
+
+import gc  # noqa: E402
+
+from planner.state import collector_paused  # noqa: E402
+
+
+def test_collector_paused_restores_the_collector_even_on_error() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # nested: the inner exit must not resume it early
+            pass
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that paused it itself keeps it paused
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_snapshot_runs_with_the_collector_paused_and_resumes_it(
+    edgit_repo: EdgitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planner.state as state_mod
+
+    c1 = edgit_repo.register("extraction", "prompt", "prompts/extraction.md", "v1\n")
+    edgit_repo.tag_version("components/prompts/extraction", "v1.0.0", c1)
+    edgit_repo.push()
+    seen: list[bool] = []
+    real = state_mod.build_state
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(state_mod, "build_state", spy)
+    snapshot(Repo(edgit_repo.work), Remote(str(edgit_repo.remote)))
+    assert seen == [False]
+    assert gc.isenabled()
