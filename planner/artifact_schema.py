@@ -286,8 +286,8 @@ def _check_kv(items: list[Any], steps: dict[str, dict[str, Any]]) -> None:
         oid(k["blob"], (*p, "blob"))
         text(k["path"], (*p, "path"), empty=False, max_len=4096)
         oid(k["commit"], (*p, "commit"))
-        if boolean(k["unchanged"], (*p, "unchanged")) != (old == new):
-            raise SchemaError((*p, "unchanged"), "must be true exactly when old_sha256 equals new_sha256")
+        if boolean(k["unchanged"], (*p, "unchanged")) and old != new:  # equal content may still need new metadata
+            raise SchemaError((*p, "unchanged"), "may be true only when old_sha256 equals new_sha256")
         level = integer(k["level"], (*p, "level"))
         if "metadata" in k:
             _metadata(k["metadata"], (*p, "metadata"))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from planner.kv.base import KVEntry, KVStore
+from planner.kv.bindings import content_metadata
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
 from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Step, Verify
@@ -109,11 +110,13 @@ def build_release(root: Path, monkeypatch: pytest.MonkeyPatch) -> Release:
     r.push()
     rel = Release(r, {"c1": c1, "c2": c2, "c3": c3, "c4": c4}, root / "kv.sqlite")
     st = SqliteKV(rel.kv_path, "staging")
+    report = b"Report for {{customer}}\n\n\n"
+    written = content_metadata("templates/report", "v1.0.0", c1, report)  # as an earlier apply wrote them
     st.put_many(
         [
             KVEntry("prompts/extraction@staging", b"Extract the invoice fields.\nBe brief.\n"),
-            KVEntry("templates/report@staging", b"Report for {{customer}}\n\n\n"),
-            KVEntry("templates/report@v1.0.0", b"Report for {{customer}}\n\n\n"),
+            KVEntry("templates/report@staging", report, written),
+            KVEntry("templates/report@v1.0.0", report, written),
         ]
     )
     SqliteKV(rel.kv_path, "production").put_many(

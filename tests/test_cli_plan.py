@@ -9,6 +9,7 @@ import pytest
 from planner.artifact import load
 from planner.cli import run
 from planner.kv.base import KVEntry
+from planner.kv.bindings import content_metadata
 from planner.kv.sqlite import SqliteKV
 from tests.fixtures_lang import LangFixture, build_lang_fixture
 
@@ -20,9 +21,14 @@ def fx(tmp_path: Path) -> LangFixture:
     (work / "planner.toml").write_text(
         f'remote = "{fx.repo.remote}"\nenvironments = ["dev", "staging", "production"]\n', encoding="utf-8"
     )
-    # The embedded store already holds what staging serves, so an in-place plan is a true no-op.
+    # The embedded store already holds what staging serves, with the metadata an apply writes, so an
+    # in-place plan is a true no-op.
+    meta = content_metadata("prompts/extraction", "v1.0.0", fx.commits["extraction1"], b"Extract v1\n")
     SqliteKV(work / ".planner/kv.sqlite", "staging").put_many(
-        [KVEntry("prompts/extraction@staging", b"Extract v1\n"), KVEntry("prompts/extraction@v1.0.0", b"Extract v1\n")]
+        [
+            KVEntry("prompts/extraction@staging", b"Extract v1\n", meta),
+            KVEntry("prompts/extraction@v1.0.0", b"Extract v1\n", meta),
+        ]
     )
     (work / "plans").mkdir()
     plans = {

@@ -12,10 +12,12 @@ from planner.gitio import Remote, Repo
 from planner.kv.base import KVEntry
 from planner.kv.sqlite import SqliteKV
 from planner.model import ComponentRef, Version
-from planner.plan.changes import Notice
+from planner.plan.changes import ComputedPlan, Notice
 from planner.plan.diff import DiffError, compute_plan, content_changes
 from planner.policy import plan_marks
 from planner.registry import Registry, load_registry
+from planner.render.markdown import render_markdown
+from planner.render.text import render_text
 from planner.state import snapshot
 from planner.steps import CreateVersion, MoveEnv, OrderedPlan, Override, Reject
 from tests.gitrepo import git
@@ -182,19 +184,36 @@ def test_missing_file_at_commit_is_an_error(rel: Release) -> None:
         )
 
 
-def test_kv_in_sync_makes_no_writes(rel: Release) -> None:
-    """Once every key holds the target content, the KV list is all 'unchanged'."""
-    plan = compute(rel)
+def _store_plan_values(rel: Release, plan: ComputedPlan, *, with_metadata: bool) -> None:
     for t in rel.targets().values():
         blobs = read_files(Repo(rel.repo.work), [(k.commit, k.path) for k in plan.kv if k.namespace == t.env])
         entries = [
-            KVEntry(k.key, blobs[(k.commit, k.path)].data)  # type: ignore[union-attr]
+            KVEntry(k.key, blobs[(k.commit, k.path)].data, k.metadata if with_metadata else {})  # type: ignore[union-attr]
             for k in plan.kv
             if k.namespace == t.env
         ]
         SqliteKV(rel.kv_path, t.env).put_many(entries)
+
+
+def test_kv_in_sync_makes_no_writes(rel: Release) -> None:
+    """Once every key holds the target content and metadata, the KV list is all 'unchanged'."""
+    plan = compute(rel)
+    _store_plan_values(rel, plan, with_metadata=True)
     again = compute(rel)
     assert all(k.unchanged for k in again.kv)
+
+
+def test_kv_with_the_right_bytes_but_stale_metadata_is_rewritten(rel: Release) -> None:
+    """The right bytes are not enough: metadata naming another version (or none) is rewritten, and
+    the review says it is the metadata alone that changes."""
+    plan = compute(rel)
+    _store_plan_values(rel, plan, with_metadata=False)
+    again = compute(rel)
+    assert again.kv and not any(k.unchanged for k in again.kv)
+    assert all(k.old_sha256 == k.new_sha256 for k in again.kv)
+    text = render_text(again)
+    assert "same content, new metadata (version, commit)" in text and "unchanged (" not in text
+    assert "| same content, new metadata |" in render_markdown(again)
 
 
 def test_content_changes_for_review(rel: Release) -> None:

@@ -275,3 +275,29 @@ def test_precheck_sees_the_locked_read_and_can_stop_the_apply(fx: TxnFixture) ->
     # and a precheck that passes lets the apply land
     result = apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets(), precheck=seen.append)
     assert result.status == "applied" and len(seen) == 2
+
+
+def test_stale_metadata_alone_is_rewritten_then_in_place(fx: TxnFixture) -> None:
+    """staging already serves v1.0.0's bytes, written without the planner's metadata: re-promoting
+    v1.0.0 moves no tag but rewrites the metadata (and only it); after that the plan is a no-op."""
+    from planner.kv.bindings import content_metadata
+
+    text = 'plan "meta" {\n  promote prompts/extraction v1.0.0 to staging\n}\n'
+    key = "prompts/extraction@staging"
+    assert fx.kv_metadata("staging")[key] == {}
+    plan = fx.plan(text)
+    assert all(t.action == "noop" for t in plan.tags)
+    (k,) = [k for k in plan.kv if k.key == key]
+    assert not k.unchanged and k.old_sha256 == k.new_sha256
+    before = fx.snapshot()
+    result = apply_plan(plan, repo=fx.work, remote=fx.remote_url, targets=fx.targets())
+    assert result.status == "applied" and result.tags_changed == 0
+    after = fx.snapshot()
+    assert after["kv"]["staging"][key] == before["kv"]["staging"][key] == b"Extract v1\n"  # bytes untouched
+    assert after["kv"]["staging"]["prompts/extraction@v1.0.0"] == b"Extract v1\n"  # the missing version key
+    assert after["kv_metadata"]["staging"][key] == content_metadata(
+        "prompts/extraction", "v1.0.0", fx.commits["ext1"], b"Extract v1\n"
+    )
+    again = fx.plan(text)
+    assert not again.has_changes and all(k.unchanged for k in again.kv)
+    assert apply_plan(again, repo=fx.work, remote=fx.remote_url, targets=fx.targets()).status == "noop"

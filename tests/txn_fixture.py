@@ -75,12 +75,21 @@ class TxnFixture:
 
         return compile_and_plan(text, filename, repo=self.work, remote=self.remote_url)
 
+    def kv_metadata(self, env: str) -> dict[str, dict[str, Any]]:
+        targets = self.targets()
+        try:
+            store = targets[env].store
+            return {k: dict(e.metadata) for k, e in store.get_many(store.list_keys("")).items()}
+        finally:
+            close_stores(targets)
+
     def snapshot(self) -> dict[str, Any]:
-        """Everything apply may change: remote refs (tags + ledger) and every KV key."""
+        """Everything apply may change: remote refs (tags + ledger) and every KV key and its metadata."""
         refs = self.repo.remote_refs()
         return {
             "refs": {r: o for r, o in refs.items() if r.startswith(("refs/tags/", "refs/planner/"))},
             "kv": {env: self.kv(env) for env in ENVS},
+            "kv_metadata": {env: self.kv_metadata(env) for env in ENVS},
         }
 
     def peeled(self, ref: str) -> str:

@@ -43,7 +43,7 @@ class KVChange:
     blob: str  # git blob id of the content at the target commit (value is read from git at apply)
     path: str  # file path at that commit
     commit: str
-    unchanged: bool  # old == new: listed for review, not written
+    unchanged: bool  # same content AND metadata: listed for review, not written
     level: int
     metadata: dict[str, Any] = field(default_factory=dict)
 

@@ -242,8 +242,8 @@ def _kv_changes(
     for d in drafts:
         store = targets[d.env].store
         by_store.setdefault(id(store), (store, set()))[1].add(d.key)
-    got: dict[int, dict[str, str]] = {
-        sid: {k: sha256_hex(e.value) for k, e in store.get_many(sorted(keys)).items()}
+    got: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {
+        sid: {k: (sha256_hex(e.value), dict(e.metadata)) for k, e in store.get_many(sorted(keys)).items()}
         for sid, (store, keys) in by_store.items()
     }
     old = {env: got[id(targets[env].store)] for env in {d.env for d in drafts}}
@@ -261,7 +261,8 @@ def _kv_changes(
         if (d.env, d.key) in emitted:
             continue  # the same key reached twice (e.g. two layouts render alike)
         emitted.add((d.env, d.key))
-        before = old[d.env].get(d.key)
+        before, before_meta = old[d.env].get(d.key, (None, None))
+        metadata = content_metadata(str(d.component), d.version, d.commit, blob.data)
         out.append(
             KVChange(
                 d.step_id,
@@ -276,9 +277,11 @@ def _kv_changes(
                 blob.oid,
                 path,
                 d.commit,
-                before == new,
+                # The content alone is not enough: a promotion to a version with the same bytes
+                # must still rewrite the version and commit its metadata names.
+                before == new and before_meta == metadata,
                 d.level,
-                content_metadata(str(d.component), d.version, d.commit, blob.data),
+                metadata,
             )
         )
     return out

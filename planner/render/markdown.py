@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from planner.plan.changes import ComputedPlan
+from planner.plan.changes import ComputedPlan, KVChange
 from planner.plan.diff import ContentChange
 from planner.render.common import short, summarize, visible
 from planner.render.review import Group, RenderContext, env_rank, env_rows, groups, level_lines, violation_lines
@@ -208,7 +208,7 @@ def render_markdown(
         doc.items("step levels", order, "<details><summary>Step order</summary>\n\n", "\n</details>\n\n")
     kv_rows = [
         f"| {md_text(k.namespace)} | {md_text(k.phase)} | {md_code(k.key, cell=True)} | {md_code(short(k.old_sha256), cell=True)} | "
-        f"{'unchanged' if k.unchanged else md_code(short(k.new_sha256), cell=True)} | {md_text(str(k.size))} |\n"
+        f"{_kv_new(k)} | {md_text(str(k.size))} |\n"
         for k in sorted(plan.kv, key=lambda k: env_rank(ctx, k.namespace))
     ]
     doc.items(
@@ -241,3 +241,12 @@ def render_markdown(
             "Run `planner show plan.json` for the full plan.\n"
         )
     return "".join(doc.parts)
+
+
+def _kv_new(k: KVChange) -> str:
+    """The KV table's new-value cell: unchanged, the same bytes with new metadata, or the new hash."""
+    if k.unchanged:
+        return "unchanged"
+    if k.old_sha256 == k.new_sha256:
+        return "same content, new metadata"
+    return md_code(short(k.new_sha256), cell=True)

@@ -91,6 +91,9 @@ def render_text(plan: ComputedPlan, *, color: bool = False, context: RenderConte
         for k in (k for k in plan.kv if k.namespace == ns):
             if k.unchanged:
                 out.append(c(f"    = {v(k.key)}  unchanged ({k.size} bytes)", "dim"))
+            elif k.old_sha256 == k.new_sha256:
+                line = f"    ~ {v(k.key)}  same content, new metadata (version, commit) ({k.size} bytes, {v(k.phase)})"
+                out.append(c(line, "yellow"))
             else:
                 mark, style = ("+", "green") if k.old_sha256 is None else ("~", "yellow")
                 line = (

@@ -137,7 +137,7 @@ def apply_plan(
         if precheck is not None:
             precheck(remote_refs)  # e.g. the policies, against the same read the stale check uses
         current = read_current_kv(ctx, plan)
-        tags, kvs, moved = check_state(plan, remote_refs, {k: (v.value if v else None) for k, v in current.items()})
+        tags, kvs, moved = check_state(plan, remote_refs, current)
         if moved:
             lines = "\n".join(f"  {t}: {why}" for t, why in sorted(moved.items()))
             raise StalePlanError(

@@ -21,7 +21,9 @@ def _phase_of(level: int, gates: Sequence[int]) -> int:
 
 
 def check_state(
-    plan: ComputedPlan, remote_refs: Mapping[str, tuple[str, str]], current_kv: Mapping[tuple[str, str], bytes | None]
+    plan: ComputedPlan,
+    remote_refs: Mapping[str, tuple[str, str]],
+    current_kv: Mapping[tuple[str, str], KVEntry | None],
 ) -> tuple[list[TagChange], list[KVChange], dict[str, str]]:
     """Split the plan into pending tag/KV changes and report targets that moved (stale)."""
     moved: dict[str, str] = {}
@@ -46,11 +48,11 @@ def check_state(
     for k in plan.kv:
         if k.unchanged:
             continue
-        value = current_kv.get((k.namespace, k.key))
-        sha = None if value is None else sha256_hex(value)
+        entry = current_kv.get((k.namespace, k.key))
+        sha = None if entry is None else sha256_hex(entry.value)
         if sha == k.new_sha256:
-            if pending_tags:
-                pending_kv.append(k)  # harmless rewrite; keeps compensation exact
+            if pending_tags or (entry is not None and dict(entry.metadata) != k.metadata):
+                pending_kv.append(k)  # harmless rewrite that keeps compensation exact, or stale metadata
             continue
         if sha != k.old_sha256:
             was = "missing" if k.old_sha256 is None else f"sha256 {k.old_sha256[:12]}"
