@@ -176,6 +176,33 @@ def test_a_late_recover_leaves_the_keys_of_tags_moved_again_since(fx: TxnFixture
 
 
 @pytest.mark.slow
+def test_a_late_recover_of_a_kv_only_repair_leaves_keys_written_since(fx: TxnFixture) -> None:
+    """No tag moves, so no tag can say whose a key is: a key holding neither the apply's old nor its
+    new value was written by someone else since, and roll-forward leaves it; the others it finishes."""
+    from planner.kv.base import KVEntry
+    from planner.kv.bindings import content_metadata
+
+    t = fx.targets()
+    t["staging"].store.put_many([KVEntry("prompts/summary@staging", b"drifted\n")])  # to repair
+    repair = 'plan "repair" {\n  promote prompts/summary v1.0.0 to staging\n  promote prompts/extraction v1.0.0 to production\n}\n'
+    plan = fx.plan(repair)
+    assert all(tc.action == "noop" for tc in plan.tags) and plan.has_changes
+    path = write_plan_json(fx, plan)
+    assert fx.cli("apply", "--plan", str(path), env={CRASH_ENV: "committed"}).returncode == -signal.SIGKILL
+    machine_gone(fx)
+    t["staging"].store.put_many([KVEntry("prompts/summary@staging", b"someone else\n")])  # meanwhile
+    rec = fx.cli("recover", work=clone_checkout(fx, "runner-2"))
+    assert rec.returncode == 0, rec.stderr
+    assert "1 key(s) were written by someone else since" in rec.stderr
+    assert fx.kv("staging")["prompts/summary@staging"] == b"someone else\n"  # left as it is
+    # production's key held the old value (same bytes, no metadata): finished, metadata and all
+    assert fx.kv_metadata("production")["prompts/extraction@production"] == content_metadata(
+        "prompts/extraction", "v1.0.0", fx.commits["ext1"], b"Extract v1\n"
+    )
+    assert journal_copies(fx) == []
+
+
+@pytest.mark.slow
 def test_an_adopted_undo_leaves_what_another_apply_wrote_since(fx: TxnFixture) -> None:
     """Killed before its push: another apply then moves the same tag to the same version. The
     adopted undo restores only keys that hold our new value AND whose tag is back at our old one."""

@@ -77,6 +77,19 @@ def _written(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def untouched_since(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The keys that hold this apply's old or new value now (one read per namespace); a key holding
+    anything else was written since by someone else, and a late roll-forward must leave it."""
+    out: list[dict[str, Any]] = []
+    for ns, group in sorted(by_namespace(items).items()):
+        got = store_for(ctx, ns).get_many([i["key"] for i in group])
+        for i in group:
+            now = sha256_hex(got[i["key"]].value) if i["key"] in got else None
+            if now in (i["old_sha256"], i["new_sha256"]):
+                out.append(i)
+    return out
+
+
 def not_back(intent: Mapping[str, Any], refs: Mapping[str, tuple[str, str]]) -> set[str]:
     """The intent's tags that are not at their old value on the remote (``refs``): moved by
     someone else since, so their environment keys are theirs too."""

@@ -21,9 +21,10 @@ from typing import Any, Literal
 
 from planner.gitio import Remote, Repo
 from planner.kv.base import KVStore
+from planner.model import TagName
 from planner.state import read_remote_refs
 from planner.txn import ledgerview, orphans, remotejournal
-from planner.txn.compensate import addressed_by, undo
+from planner.txn.compensate import addressed_by, undo, untouched_since
 from planner.txn.context import Context, Counter, CountingStore, Progress, Target
 from planner.txn.engine import run_verifies
 from planner.txn.errors import ApplyFailedError, PartialApplyError
@@ -135,6 +136,16 @@ def _recover_one(ctx: Context, intent: Mapping[str, Any], entries: list[dict[str
         if moved:
             log(f"recover: {len(moved)} tag(s) were moved again since; their environment keys are left as they are")
             project = [k for k in project if not addressed_by(k, moved)]
+        # A key no tag of this apply addresses (a KV-only repair) has no tag to check: its value is
+        # the check. Holding neither our old nor our new value, someone else wrote it since.
+        tagged = {(str(t.component), str(t.slot)) for t in map(TagName.try_parse, ours) if t is not None}
+        loose = [k for k in project if (k["component"], k["slot"]) not in tagged]
+        if loose:
+            kept = {id(k) for k in untouched_since(ctx, loose)}
+            others = {id(k) for k in loose} - kept
+            if others:
+                log(f"recover: {len(others)} key(s) were written by someone else since; they are left as they are")
+                project = [k for k in project if id(k) not in others]
         write_kv(ctx, project)
         read_back(ctx, project)
         journal.write("projected", phase=last_phase, recover=True)
