@@ -7,13 +7,12 @@ tags are read only to report where they diverge. Everything after this works in 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import re
 import subprocess
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from planner.collector import collector_paused
 from planner.gitio import SNAPSHOT_PATTERNS, GitError, Remote, Repo, collect, start_snapshot_reads
 from planner.gitremote import parse_ls_remote
 from planner.model import (
@@ -277,22 +276,6 @@ def _parse_local(proc: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
         if ref:
             out[ref] = oid
     return out
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a snapshot's rows are built.
-
-    A snapshot is ~5 small objects per tag and none is in a cycle, so the collector's passes over
-    them free nothing; they cost ~15% of a 50,000-tag ``planner status`` (bench/README.md)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def snapshot(repo: Repo, remote: Remote) -> RepoState:

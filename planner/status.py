@@ -203,7 +203,7 @@ def status_document(
     remote: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Read config, registry and the remote snapshot; return the status document and warnings."""
-    from planner.state import collector_paused
+    from planner.collector import collector_paused
 
     with collector_paused():  # the document is as acyclic as the snapshot it is built from
         return _status_document(repo, component=component, env=env, remote=remote)

@@ -179,7 +179,7 @@ def test_git_daemon_nested_envs(edgit_repo: EdgitRepo) -> None:
 
 import gc  # noqa: E402
 
-from planner.state import collector_paused  # noqa: E402
+from planner.collector import collector_paused  # noqa: E402
 
 
 def test_collector_paused_restores_the_collector_even_on_error() -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from planner.collector import collector_paused
 from planner.errors import Diagnostic, DiagnosticError, Span
 from planner.fileio import decode_utf8
 from planner.graph import CycleError, order_steps
@@ -19,22 +17,9 @@ from planner.steps import OrderedPlan
 __all__ = ["Inputs", "compile_file", "compile_text"]
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Compiling allocates many small acyclic objects; Python's cyclic GC rescanning the growing
-    heap made a 10,000-statement plan ~1.5x slower and superlinear. Paused, restored after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def compile_text(text: str, filename: str, inputs: Inputs) -> OrderedPlan:
     """Compile plan source into ordered steps; every error of the file in one DiagnosticError."""
-    with _gc_paused():  # one pause for the whole compile: each resume pays one collection of the heap
+    with collector_paused():  # one pause for the whole compile: each resume pays one collection of the heap
         return _compile(text, filename, inputs)
 
 
