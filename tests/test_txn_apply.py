@@ -301,3 +301,22 @@ def test_stale_metadata_alone_is_rewritten_then_in_place(fx: TxnFixture) -> None
     again = fx.plan(text)
     assert not again.has_changes and all(k.unchanged for k in again.kv)
     assert apply_plan(again, repo=fx.work, remote=fx.remote_url, targets=fx.targets()).status == "noop"
+
+
+def test_a_saved_plan_whose_in_place_tag_moved_since_is_stale_before_it_rewrites_metadata(fx: TxnFixture) -> None:
+    """P found staging in place at v1.0.0 and only rewrites its key's metadata. Q then promotes
+    v1.2.0 (same commit, same bytes). Applying the saved P must not write metadata naming v1.0.0
+    over the tag that now names v1.2.0: the plan is stale."""
+    text = 'plan "meta" {\n  promote prompts/extraction v1.0.0 to staging\n}\n'
+    saved = fx.plan(text)
+    fx.repo.tag_version(EXT, "v1.2.0", fx.commits["ext1"])
+    fx.repo.push()
+    newer = fx.plan('plan "q" {\n  promote prompts/extraction v1.2.0 to staging\n}\n')
+    assert apply_plan(newer, repo=fx.work, remote=fx.remote_url, targets=fx.targets()).status == "applied"
+    before = fx.snapshot()
+    assert before["kv_metadata"]["staging"]["prompts/extraction@staging"]["version"] == "v1.2.0"
+    with pytest.raises(StalePlanError) as info:
+        apply_plan(saved, repo=fx.work, remote=fx.remote_url, targets=fx.targets())
+    assert list(info.value.moved) == [f"refs/tags/{EXT}/staging"]
+    assert "(the plan found it in place)" in info.value.message
+    assert fx.snapshot() == before

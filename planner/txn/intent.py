@@ -10,6 +10,7 @@ from typing import Any
 
 from planner.content import sha256_hex
 from planner.kv.base import KVEntry
+from planner.model import TagName
 from planner.plan.changes import ComputedPlan, KVChange, TagChange
 from planner.policy import plan_marks
 from planner.txn import ledger
@@ -29,18 +30,20 @@ def check_state(
     moved: dict[str, str] = {}
     pending_tags: list[TagChange] = []
     in_place_tags: list[TagChange] = []
+    left: dict[tuple[str, str], TagChange] = {}  # (component, env) -> an in-place tag moved since
     for t in plan.tags:
-        if t.action == "noop":
-            continue
         cur = remote_refs.get(t.ref)
+        if t.action == "noop":
+            tag = TagName.try_parse(t.ref)
+            if tag is not None and (cur[0] if cur else None) != t.old_object:
+                left[(str(tag.component), str(tag.slot))] = t
+            continue
         if (cur[0] if cur else None) == t.old_object:
             pending_tags.append(t)
         elif cur is not None and cur[1] == t.new_commit:
             in_place_tags.append(t)
         else:
-            now = "absent" if cur is None else f"{cur[0][:12]} (commit {cur[1][:12]})"
-            was = "absent" if t.old_object is None else t.old_object[:12]
-            moved[t.ref] = f"expected {was}, the remote now has {now}"
+            moved[t.ref] = _moved(t, cur)
     if pending_tags:  # a target already at its new value while others are not: someone else moved it
         for t in in_place_tags:
             moved[t.ref] = f"already moved to {t.new_commit[:12]} by someone else"
@@ -60,7 +63,17 @@ def check_state(
             moved[f"kv {k.namespace}:{k.key}"] = f"expected {was}, the store now has {now}"
             continue
         pending_kv.append(k)
+    for k in pending_kv:  # its metadata names the version the plan found in place: no longer there
+        found = left.get((k.component, k.slot))
+        if found is not None:
+            moved[found.ref] = _moved(found, remote_refs.get(found.ref)) + " (the plan found it in place)"
     return pending_tags, pending_kv, moved
+
+
+def _moved(t: TagChange, cur: tuple[str, str] | None) -> str:
+    was = "absent" if t.old_object is None else t.old_object[:12]
+    now = "absent" if cur is None else f"{cur[0][:12]} (commit {cur[1][:12]})"
+    return f"expected {was}, the remote now has {now}"
 
 
 def read_current_kv(ctx: Context, plan: ComputedPlan) -> dict[tuple[str, str], KVEntry | None]:
