@@ -184,17 +184,29 @@ def test_a_late_recover_of_a_kv_only_repair_leaves_keys_written_since(fx: TxnFix
 
     t = fx.targets()
     t["staging"].store.put_many([KVEntry("prompts/summary@staging", b"drifted\n")])  # to repair
-    repair = 'plan "repair" {\n  promote prompts/summary v1.0.0 to staging\n  promote prompts/extraction v1.0.0 to production\n}\n'
+    repair = (
+        'plan "repair" {\n  promote prompts/summary v1.0.0 to staging\n  promote prompts/extraction v1.0.0 to production\n'
+        "  promote agents/analyzer v1.0.0 to staging\n  promote prompts/extraction v1.0.0 to staging\n}\n"
+    )
     plan = fx.plan(repair)
     assert all(tc.action == "noop" for tc in plan.tags) and plan.has_changes
     path = write_plan_json(fx, plan)
     assert fx.cli("apply", "--plan", str(path), env={CRASH_ENV: "committed"}).returncode == -signal.SIGKILL
     machine_gone(fx)
-    t["staging"].store.put_many([KVEntry("prompts/summary@staging", b"someone else\n")])  # meanwhile
+    t["staging"].store.put_many(  # meanwhile: other bytes, and our bytes under someone else's metadata
+        [
+            KVEntry("prompts/summary@staging", b"someone else\n"),
+            KVEntry("agents/analyzer@staging", b"model: a\n", {"written_by": "someone else"}),
+        ]
+    )
+    fx.repo.set_env(EXT, "staging", "v1.1.0")  # and extraction's staging tag moved on, its key not yet
+    git(fx.work, "push", "-q", "--force", "origin", f"refs/tags/{EXT}/staging")
     rec = fx.cli("recover", work=clone_checkout(fx, "runner-2"))
     assert rec.returncode == 0, rec.stderr
-    assert "1 key(s) were written by someone else since" in rec.stderr
+    assert "3 key(s) were changed by someone else since (value or tag)" in rec.stderr
+    assert fx.kv_metadata("staging")["prompts/extraction@staging"] == {}  # v1.0.0's metadata not written
     assert fx.kv("staging")["prompts/summary@staging"] == b"someone else\n"  # left as it is
+    assert fx.kv_metadata("staging")["agents/analyzer@staging"] == {"written_by": "someone else"}
     # production's key held the old value (same bytes, no metadata): finished, metadata and all
     assert fx.kv_metadata("production")["prompts/extraction@production"] == content_metadata(
         "prompts/extraction", "v1.0.0", fx.commits["ext1"], b"Extract v1\n"
@@ -265,10 +277,22 @@ def test_a_copy_still_being_pushed_when_apply_died_is_waited_for_then_removed(tm
     assert fx.snapshot() == before
 
 
+# Every field recover reads but old_sha256 (a copy of a missing key: old None, old_sha256 None).
+_KEY_WITHOUT_OLD_SHA = {
+    **{name: "x" for name in ("namespace", "key", "blob", "new_sha256", "component", "slot")},
+    **{"level": 0, "metadata": {}, "phase": "project", "old": None},
+}
+
+
 @pytest.mark.parametrize(
     "intent_change",
-    [{"phases": None}, {"phases": [{"tags": [], "kv": [{"namespace": 5}], "verifies": []}]}, {"ledger_before": 7}],
-    ids=["no-phases", "a-key-of-the-wrong-type", "ledger-before-not-a-string"],
+    [
+        {"phases": None},
+        {"phases": [{"tags": [], "kv": [{"namespace": 5}], "verifies": []}]},
+        {"ledger_before": 7},
+        {"phases": [{"tags": [], "kv": [_KEY_WITHOUT_OLD_SHA], "verifies": []}]},
+    ],
+    ids=["no-phases", "a-key-of-the-wrong-type", "ledger-before-not-a-string", "a-key-without-old-sha256"],
 )
 def test_a_copy_of_the_wrong_shape_is_refused_before_anything_is_written(
     tmp_path: Path, intent_change: dict[str, object]

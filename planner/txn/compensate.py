@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from planner.content import sha256_hex
+from planner.kv.base import KVEntry
 from planner.model import TagName
 from planner.state import read_remote_refs
 from planner.txn import remotejournal, versionkeys
@@ -68,24 +69,31 @@ def undo(
 
 
 def _written(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The keys that hold this apply's new value now (one read per namespace): only those can be
-    ours to undo; a key holding anything else was never written by us or was written since."""
+    """The keys that hold this apply's new value and metadata now (one read per namespace): only
+    those can be ours to undo; a key holding anything else was never written by us or was written
+    since (the same bytes under someone else's metadata, too)."""
     out: list[dict[str, Any]] = []
     for ns, group in sorted(by_namespace(items).items()):
         got = store_for(ctx, ns).get_many([i["key"] for i in group])
-        out += [i for i in group if i["key"] in got and sha256_hex(got[i["key"]].value) == i["new_sha256"]]
+        out += [i for i in group if _held(got.get(i["key"])) == (i["new_sha256"], i["metadata"])]
     return out
 
 
+def _held(entry: KVEntry | None) -> tuple[str, dict[str, Any]] | None:
+    return None if entry is None else (sha256_hex(entry.value), dict(entry.metadata))
+
+
 def untouched_since(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The keys that hold this apply's old or new value now (one read per namespace); a key holding
-    anything else was written since by someone else, and a late roll-forward must leave it."""
+    """The keys that hold this apply's old or new value and metadata now (one read per namespace);
+    a key holding anything else was written since by someone else, and a late roll-forward must
+    leave it. (Someone writing exactly our old value and metadata back cannot be told apart.)"""
     out: list[dict[str, Any]] = []
     for ns, group in sorted(by_namespace(items).items()):
         got = store_for(ctx, ns).get_many([i["key"] for i in group])
         for i in group:
-            now = sha256_hex(got[i["key"]].value) if i["key"] in got else None
-            if now in (i["old_sha256"], i["new_sha256"]):
+            now = _held(got.get(i["key"]))
+            old = None if i["old"] is None else (i["old_sha256"], i["old"]["metadata"])
+            if now in (old, (i["new_sha256"], i["metadata"])):
                 out.append(i)
     return out
 

@@ -136,15 +136,19 @@ def _recover_one(ctx: Context, intent: Mapping[str, Any], entries: list[dict[str
         if moved:
             log(f"recover: {len(moved)} tag(s) were moved again since; their environment keys are left as they are")
             project = [k for k in project if not addressed_by(k, moved)]
-        # A key no tag of this apply addresses (a KV-only repair) has no tag to check: its value is
-        # the check. Holding neither our old nor our new value, someone else wrote it since.
+        # A key no tag of this apply moved (a KV-only repair, new metadata) is checked by its tag
+        # still being at the commit its metadata names, and by its value: holding neither our old
+        # nor our new value and metadata, someone else wrote it since.
         tagged = {(str(t.component), str(t.slot)) for t in map(TagName.try_parse, ours) if t is not None}
         loose = [k for k in project if (k["component"], k["slot"]) not in tagged]
         if loose:
-            kept = {id(k) for k in untouched_since(ctx, loose)}
+            at = {id(k) for k in loose if _tag_commit(view.refs, k) == k["metadata"].get("commit")}
+            kept = {id(k) for k in untouched_since(ctx, [k for k in loose if id(k) in at])}
             others = {id(k) for k in loose} - kept
             if others:
-                log(f"recover: {len(others)} key(s) were written by someone else since; they are left as they are")
+                log(
+                    f"recover: {len(others)} key(s) were changed by someone else since (value or tag); they are left as they are"
+                )
                 project = [k for k in project if id(k) not in others]
         write_kv(ctx, project)
         read_back(ctx, project)
@@ -167,6 +171,11 @@ def _recover_one(ctx: Context, intent: Mapping[str, Any], entries: list[dict[str
     log(f"apply {apply_id} had not committed: undoing what it wrote")
     undo(ctx, intent, entries, abandon_moved=True)
     return RecoverResult("undone", apply_id, f"apply {apply_id} undone: everything is back as before")
+
+
+def _tag_commit(refs: Mapping[str, tuple[str, str]], item: Mapping[str, Any]) -> str | None:
+    """The commit the environment tag of a KV item is at on the remote (None: no such tag)."""
+    return refs.get(f"refs/tags/components/{item['component']}/{item['slot']}", (None, None))[1]
 
 
 def _last_committing(intent: Mapping[str, Any]) -> int:

@@ -218,6 +218,10 @@ def check_shape(entries: list[Any], blobs: Mapping[str, bytes], apply_id: str) -
             if k.get("phase") not in ("prepare", "project"):
                 raise ValueError("a key's phase is neither prepare nor project")
             old = _need(k.get("old"), (dict, type(None)), "a key's old value")
+            if "old_sha256" not in k:
+                raise ValueError("a key has no old sha256")
+            if (_need(k["old_sha256"], (str, type(None)), "a key's old sha256") is None) != (old is None):
+                raise ValueError("a key's old sha256 does not agree with its old value")
             if old is not None and (old.get("blob") not in blobs or not isinstance(old.get("metadata"), dict)):
                 raise ValueError("a key's old value is not in the copy")
         for v in _need(p.get("verifies"), list, "a phase's checks"):
