@@ -92,7 +92,7 @@ def render_text(plan: ComputedPlan, *, color: bool = False, context: RenderConte
             if k.unchanged:
                 out.append(c(f"    = {v(k.key)}  unchanged ({k.size} bytes)", "dim"))
             elif k.old_sha256 == k.new_sha256:
-                line = f"    ~ {v(k.key)}  same content, new metadata (version, commit) ({k.size} bytes, {v(k.phase)})"
+                line = f"    ~ {v(k.key)}  same content, new metadata ({k.size} bytes, {v(k.phase)})"
                 out.append(c(line, "yellow"))
             else:
                 mark, style = ("+", "green") if k.old_sha256 is None else ("~", "yellow")
