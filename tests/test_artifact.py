@@ -223,3 +223,19 @@ def test_bad_plan_on_the_cli_is_an_error_not_a_traceback(
     assert run(["show", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "tags[0].action: must be one of create, move, noop" in err and "Traceback" not in err
+
+
+def test_unchanged_is_true_only_for_equal_content_and_may_be_false_for_it(saved: str) -> None:
+    """``unchanged`` needs equal hashes; equal hashes need not be unchanged (stale metadata)."""
+    kv = json.loads(saved)["kv"]
+    i = next(n for n, k in enumerate(kv) if k["old_sha256"] != k["new_sha256"])
+    with pytest.raises(DiagnosticError) as err:
+        load(_edited(saved, _set(f"kv.{i}.unchanged", True)), "saved/plan.json")
+    assert f"kv[{i}].unchanged: may be true only when old_sha256 equals new_sha256" in err.value.render()
+
+    def same_bytes_new_metadata(data: dict[str, Any]) -> None:
+        data["kv"][i]["old_sha256"] = data["kv"][i]["new_sha256"]
+        data["kv"][i]["unchanged"] = False
+
+    plan = load(_edited(saved, same_bytes_new_metadata), "saved/plan.json")
+    assert plan.kv[i].old_sha256 == plan.kv[i].new_sha256 and not plan.kv[i].unchanged

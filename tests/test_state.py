@@ -219,3 +219,24 @@ def test_snapshot_runs_with_the_collector_paused_and_resumes_it(
     snapshot(Repo(edgit_repo.work), Remote(str(edgit_repo.remote)))
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_stderr_warnings_are_capped_per_kind_with_a_count() -> None:
+    from planner.status import SHOWN_PER_KIND, state_warnings
+
+    n = SHOWN_PER_KIND + 3
+    doc = {
+        "divergences": [{"ref": f"refs/tags/x{i}", "local": "a" * 40, "remote": None} for i in range(n)],
+        "ignored_refs": [f"refs/tags/components/bad{i}" for i in range(2)],
+        "problems": [f"problem {i}" for i in range(n + 1)],
+    }
+    lines = state_warnings(doc)
+    assert sum("exists locally" in line for line in lines) == SHOWN_PER_KIND
+    assert sum("ignored remote ref" in line for line in lines) == 2  # under the cap: every one, no count
+    assert sum(line.startswith("warning: problem ") for line in lines) == SHOWN_PER_KIND
+    assert [line for line in lines if "more" in line] == [
+        "warning: ... and 3 more local tags that differ from the remote "
+        "(`planner status --format json` lists them all under 'divergences')",
+        "warning: ... and 4 more problems (`planner status --format json` lists them all under 'problems')",
+    ]
+    assert len(lines) == SHOWN_PER_KIND * 2 + 2 + 2
