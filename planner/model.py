@@ -43,6 +43,14 @@ LEDGER_REF = "refs/planner/ledger"
 JOURNAL_PREFIX = "refs/planner/journal/"
 APPLY_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")  # planner.txn.engine.apply_plan's ids; no other is ours
 
+
+def journal_apply_id(ref: str) -> str | None:
+    """The apply whose journal's copy ``ref`` is (``refs/planner/journal/<apply id>``); None for
+    any other ref, a name there that is not an apply id included (it is not ours)."""
+    apply_id = ref.removeprefix(JOURNAL_PREFIX)
+    return apply_id if apply_id != ref and APPLY_ID.match(apply_id) else None
+
+
 NAME_PATTERN = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]|\.(?!\.|lock(?:/|$)|/|$))*"
 _NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
 _ENV_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

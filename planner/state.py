@@ -17,8 +17,6 @@ from planner.gitio import SNAPSHOT_PATTERNS, GitError, Remote, Repo, collect, st
 from planner.gitremote import parse_ls_remote
 from planner.model import (
     _MAX_NAME,
-    APPLY_ID,
-    JOURNAL_PREFIX,
     LEDGER_REF,
     NAME_PATTERN,
     NAMESPACE_TO_TYPE,
@@ -27,6 +25,7 @@ from planner.model import (
     Prefix,
     TagName,
     Version,
+    journal_apply_id,
     parse_slot,
 )
 
@@ -217,10 +216,10 @@ def _assemble(remote: Remote, rows: list[_Row], local_refs: Mapping[str, str] | 
             ledger = commit
             continue
         elif not ref.startswith("refs/tags/"):
-            if ref.startswith(JOURNAL_PREFIX) and APPLY_ID.match(ref.removeprefix(JOURNAL_PREFIX)):
-                # planner.txn.remotejournal: an apply not closed (other names there are not ours)
+            apply_id = journal_apply_id(ref)
+            if apply_id is not None:  # planner.txn.remotejournal: an apply not closed
                 problems.append(
-                    f"apply {ref.removeprefix(JOURNAL_PREFIX)} is in flight or was interrupted (its journal is on "
+                    f"apply {apply_id} is in flight or was interrupted (its journal is on "
                     f"the remote, {ref}): if it is not running, `planner recover` finishes or undoes it"
                 )
             continue

@@ -4,11 +4,10 @@ landed apply needs (planner.txn.versionkeys)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from planner.content import sha256_hex
-from planner.kv.base import KVEntry
 from planner.model import TagName
 from planner.state import read_remote_refs
 from planner.txn import remotejournal, versionkeys
@@ -59,42 +58,44 @@ def undo(
     ctx.pushes += back.pushes
     if back.pushes:
         ctx.journal.crash_point("undo-pushed")
-    items = [k for k in touched_keys(intent, entries) if not addressed_by(k, back.abandoned)]
+    items = not_addressed_by(touched_keys(intent, entries), back.abandoned)
     if ctx.journal.adopted():
         items = _written(ctx, items)
-        items = [k for k in items if not addressed_by(k, not_back(intent, read_remote_refs(ctx.repo, ctx.remote)))]
+        items = not_addressed_by(items, not_back(intent, read_remote_refs(ctx.repo, ctx.remote)))
     _restore_touched(ctx, intent, items)
     ctx.journal.write("compensated")
     remotejournal.close(ctx, intent["apply_id"])
 
 
 def _written(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The keys that hold this apply's new value and metadata now (one read per namespace): only
-    those can be ours to undo; a key holding anything else was never written by us or was written
-    since (the same bytes under someone else's metadata, too)."""
-    out: list[dict[str, Any]] = []
-    for ns, group in sorted(by_namespace(items).items()):
-        got = store_for(ctx, ns).get_many([i["key"] for i in group])
-        out += [i for i in group if _held(got.get(i["key"])) == (i["new_sha256"], i["metadata"])]
-    return out
-
-
-def _held(entry: KVEntry | None) -> tuple[str, dict[str, Any]] | None:
-    return None if entry is None else (sha256_hex(entry.value), dict(entry.metadata))
+    """The keys that hold this apply's new value and metadata now: only those can be ours to undo;
+    a key holding anything else was never written by us or was written since (the same bytes
+    under someone else's metadata, too)."""
+    return [i for i, now in _held_now(ctx, items) if now == (i["new_sha256"], i["metadata"])]
 
 
 def untouched_since(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The keys that hold this apply's old or new value and metadata now (one read per namespace);
-    a key holding anything else was written since by someone else, and a late roll-forward must
-    leave it. (Someone writing exactly our old value and metadata back cannot be told apart.)"""
-    out: list[dict[str, Any]] = []
+    """The keys that hold this apply's old or new value and metadata now; a key holding anything
+    else was written since by someone else, and a late roll-forward must leave it. (Someone
+    writing exactly our old value and metadata back cannot be told apart.)"""
+    out = []
+    for i, now in _held_now(ctx, items):
+        old = None if i["old"] is None else (i["old_sha256"], i["old"]["metadata"])
+        if now in (old, (i["new_sha256"], i["metadata"])):
+            out.append(i)
+    return out
+
+
+def _held_now(
+    ctx: Context, items: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], tuple[str, dict[str, Any]] | None]]:
+    """Each item with what its key holds now, ``(sha256, metadata)`` or None: one read per namespace."""
+    out: list[tuple[dict[str, Any], tuple[str, dict[str, Any]] | None]] = []
     for ns, group in sorted(by_namespace(items).items()):
         got = store_for(ctx, ns).get_many([i["key"] for i in group])
         for i in group:
-            now = _held(got.get(i["key"]))
-            old = None if i["old"] is None else (i["old_sha256"], i["old"]["metadata"])
-            if now in (old, (i["new_sha256"], i["metadata"])):
-                out.append(i)
+            entry = got.get(i["key"])
+            out.append((i, None if entry is None else (sha256_hex(entry.value), dict(entry.metadata))))
     return out
 
 
@@ -109,13 +110,10 @@ def not_back(intent: Mapping[str, Any], refs: Mapping[str, tuple[str, str]]) -> 
     return out
 
 
-def addressed_by(item: Mapping[str, Any], refs: set[str]) -> bool:
-    """Is ``item`` the environment key of one of ``refs``?"""
-    for ref in refs:
-        tag = TagName.try_parse(ref)
-        if tag is not None and (str(tag.component), str(tag.slot)) == (item["component"], item["slot"]):
-            return True
-    return False
+def not_addressed_by(items: list[dict[str, Any]], refs: Iterable[str]) -> list[dict[str, Any]]:
+    """``items`` without the environment keys of ``refs`` (tag refs): one set, not a scan per item."""
+    slots = {(str(t.component), str(t.slot)) for t in map(TagName.try_parse, refs) if t is not None}
+    return [i for i in items if (i["component"], i["slot"]) not in slots]
 
 
 def _restore_touched(ctx: Context, intent: Mapping[str, Any], items: list[dict[str, Any]]) -> None:

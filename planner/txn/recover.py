@@ -21,10 +21,9 @@ from typing import Any, Literal
 
 from planner.gitio import Remote, Repo
 from planner.kv.base import KVStore
-from planner.model import TagName
 from planner.state import read_remote_refs
 from planner.txn import ledgerview, orphans, remotejournal
-from planner.txn.compensate import addressed_by, undo, untouched_since
+from planner.txn.compensate import not_addressed_by, undo, untouched_since
 from planner.txn.context import Context, Counter, CountingStore, Progress, Target
 from planner.txn.engine import run_verifies
 from planner.txn.errors import ApplyFailedError, PartialApplyError
@@ -135,12 +134,11 @@ def _recover_one(ctx: Context, intent: Mapping[str, Any], entries: list[dict[str
         moved = {ref for ref, m in ours.items() if view.refs.get(ref, (None, None))[0] != m["after"]}
         if moved:
             log(f"recover: {len(moved)} tag(s) were moved again since; their environment keys are left as they are")
-            project = [k for k in project if not addressed_by(k, moved)]
+            project = not_addressed_by(project, moved)
         # A key no tag of this apply moved (a KV-only repair, new metadata) is checked by its tag
         # still being at the commit its metadata names, and by its value: holding neither our old
         # nor our new value and metadata, someone else wrote it since.
-        tagged = {(str(t.component), str(t.slot)) for t in map(TagName.try_parse, ours) if t is not None}
-        loose = [k for k in project if (k["component"], k["slot"]) not in tagged]
+        loose = not_addressed_by(project, ours)
         if loose:
             at = {id(k) for k in loose if _tag_commit(view.refs, k) == k["metadata"].get("commit")}
             kept = {id(k) for k in untouched_since(ctx, [k for k in loose if id(k) in at])}

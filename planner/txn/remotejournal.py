@@ -31,7 +31,7 @@ from typing import Any
 from planner.blobs import read_objects
 from planner.errors import PlannerError
 from planner.gitio import GitError, Opt, Remote, Repo
-from planner.model import APPLY_ID, JOURNAL_PREFIX
+from planner.model import JOURNAL_PREFIX, journal_apply_id
 from planner.txn import ledger
 from planner.txn.commit import journal_push
 from planner.txn.context import Context
@@ -74,8 +74,8 @@ def copies_on(remote_refs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     """{apply id: commit} of the copies among ``remote_refs`` (a snapshot's ls-remote)."""
     out = {}
     for ref, (oid, _peeled) in remote_refs.items():
-        apply_id = ref.removeprefix(JOURNAL_PREFIX)
-        if ref.startswith(JOURNAL_PREFIX) and APPLY_ID.match(apply_id):
+        apply_id = journal_apply_id(ref)
+        if apply_id is not None:
             out[apply_id] = oid
     return out
 
